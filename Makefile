@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level Makefile of the out-of-tree xtap build.
+#
+#   make              build drivers/net/xtap/xtap.ko against the installed
+#                     Debian headers (KDIR= overrides)
+#   make W=1          the same with extra warnings (must stay clean)
+#   make debug        build with CONFIG_XTAP_DEBUG=y (pr_debug + self-tests)
+#   make check        style gate: checkpatch --strict, kernel-doc, sparse, shellcheck
+#   make selftests    build the userspace test programs
+#   make test         the whole suite (what README.md and .ci/run call)
+#   make vmtest       only the VM part of the suite
+#   make run          the main job (boot a VM, load xtap, show it working)
+#   make bench-ring   native ring micro-benchmark
+#   make clean
+
+TOP       := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KDIR      ?= $(shell $(TOP)/scripts/find-kdir.sh)
+MODDIR    := $(TOP)/drivers/net/xtap
+SELFTESTS := $(TOP)/tools/testing/selftests/xtap
+
+ifeq ($(KDIR),)
+$(error no kernel headers found; run scripts/deps.sh or pass KDIR=)
+endif
+
+.PHONY: all modules debug clean check selftests test vmtest run bench-ring deps
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(MODDIR) modules
+
+debug:
+	$(MAKE) -C $(KDIR) M=$(MODDIR) CONFIG_XTAP_DEBUG=y modules
+
+deps:
+	$(TOP)/scripts/deps.sh
+
+check: deps
+	$(TOP)/scripts/check.sh
+
+selftests: deps
+	$(MAKE) -C $(SELFTESTS) all
+
+test:
+	$(TOP)/scripts/test.sh
+
+vmtest: modules selftests
+	$(SELFTESTS)/vm/run.sh
+
+run:
+	$(TOP)/scripts/main-job.sh
+
+bench-ring: deps
+	$(MAKE) -C $(SELFTESTS)/bench/ring bench
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(MODDIR) clean
+	-$(MAKE) -C $(SELFTESTS) clean
