@@ -6,7 +6,10 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out="$top/.ksrc"
-tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | sort -V | tail -n 1)
+tarball=""
+for t in /usr/src/linux-source-6.1.tar.*; do
+	[ -f "$t" ] && tarball=$t
+done
 if [ -z "$tarball" ]; then
 	echo "ksrc: /usr/src/linux-source-6.1.tar.* not found (scripts/deps.sh installs it)" >&2
 	exit 1

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Style gate: make W=1 without warnings, checkpatch --strict, kernel-doc,
+# sparse and shellcheck.  Prints one KTAP line per check and, last,
+# "style: N passed, N failed"; exits non-zero on any finding.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+"$top/scripts/ksrc.sh" || exit 1
+kdir=${KDIR:-$("$top/scripts/find-kdir.sh")} || exit 1
+mod=$top/drivers/net/xtap
+
+pass=0 fail=0 n=0
+result() { # result NAME OUTPUT-FILE: a check passes when it wrote nothing
+	n=$((n + 1))
+	if [ -s "$2" ]; then
+		fail=$((fail + 1))
+		echo "not ok $n style: $1"
+		sed 's/^/# /' "$2" | head -n 60
+	else
+		pass=$((pass + 1))
+		echo "ok $n style: $1"
+	fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+mapfile -t kfiles < <(git ls-files -co --exclude-standard -- 'drivers/*.c' 'drivers/*.h' 'include/*.h' | sort -u)
+mapfile -t shfiles < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' \
+	'tools/testing/selftests/xtap/vm/init' | sort -u)
+
+# W=1 build of a fresh tree: any warning fails.
+make -s -C "$kdir" M="$mod" clean >/dev/null 2>&1
+make -C "$kdir" M="$mod" W=1 modules > "$tmp/w1.log" 2>&1 || echo "build failed" >> "$tmp/w1.log"
+grep -E 'warning:|error:|build failed' "$tmp/w1.log" > "$tmp/w1" || true
+result "make W=1 without warnings" "$tmp/w1"
+
+perl .ksrc/scripts/checkpatch.pl --strict --no-tree --terse --show-types -f "${kfiles[@]}" 2>&1 |
+	grep -E '(ERROR|WARNING|CHECK):' > "$tmp/cp" || true
+result "checkpatch --strict --no-tree" "$tmp/cp"
+
+perl .ksrc/scripts/kernel-doc -none "${kfiles[@]}" > "$tmp/kd" 2>&1
+result "kernel-doc -none" "$tmp/kd"
+
+# sparse: rebuild every object with the checker (C=2) and keep its findings.
+make -C "$kdir" M="$mod" C=2 CF="-D__CHECK_ENDIAN__" modules > "$tmp/sp.log" 2>&1 ||
+	echo "sparse build failed" >> "$tmp/sp.log"
+grep -E 'warning:|error:|sparse build failed' "$tmp/sp.log" > "$tmp/sp" || true
+result "sparse (C=2)" "$tmp/sp"
+
+shellcheck -x "${shfiles[@]}" > "$tmp/sc" 2>&1 || true
+result "shellcheck" "$tmp/sc"
+
+echo "style: $pass passed, $fail failed"
+[ $fail = 0 ]

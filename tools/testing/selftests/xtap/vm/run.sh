@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot Debian's kernel under QEMU (TCG unless KVM really works) with the host
+# root shared read-only over 9p, load xtap.ko from the build tree, and run
+# either the whole kselftest suite or one command.
+#
+#   vm/run.sh                 run every test once; last line of output is
+#                             "N passed, N failed, N skipped"
+#   vm/run.sh -- CMD ARGS...  run CMD inside the VM with xtap loaded; print
+#                             its output and exit with its status
+#
+# Environment: VM_KERNEL_VER (default: newest installed with headers),
+# VM_MEM (MiB, default 3072), VM_SMP (default 2), VM_TIMEOUT (seconds for the
+# whole boot, default 3600 for the suite and 900 for a command),
+# XTAP_TIMEOUT_MULT (per-test timeout multiplier, default 4 under TCG),
+# VM_TESTS (space-separated subset of tests to run), VM_KEEP=1 (keep logs).
+set -u
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ST_DIR=$(dirname "$VM_DIR")
+TOP=$(cd "$ST_DIR/../../../.." && pwd)
+ver=${VM_KERNEL_VER:-$("$TOP/scripts/find-kdir.sh" -r)} || exit 1
+kernel=/boot/vmlinuz-$ver
+ko=$TOP/drivers/net/xtap/xtap.ko
+
+mode=suite
+cmd=()
+if [ "${1:-}" = "--" ]; then
+	shift
+	[ $# -gt 0 ] || { echo "usage: $0 [-- CMD ARGS...]" >&2; exit 2; }
+	mode=cmd
+	cmd=("$@")
+elif [ $# -gt 0 ]; then
+	echo "usage: $0 [-- CMD ARGS...]" >&2
+	exit 2
+fi
+
+die() { echo "vm: $*" >&2; exit 1; }
+[ -r "$kernel" ] || die "no kernel image $kernel (run scripts/deps.sh)"
+[ -f "$ko" ] || die "no $ko (run make)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run scripts/deps.sh)"
+
+# The initramfs only carries busybox and the modules needed to mount the
+# host root; it is cached per kernel version and rebuilt when its inputs change.
+cache=$TOP/.vm
+mkdir -p "$cache"
+initrd=$cache/initramfs-$ver.cpio.gz
+if [ ! -f "$initrd" ] || [ "$VM_DIR/init" -nt "$initrd" ]; then
+	stage=$(mktemp -d "$cache/stage.XXXXXX")
+	mkdir -p "$stage"/{bin,dev,proc,sys,mnt/root,modules}
+	cp /bin/busybox "$stage/bin/busybox"
+	ln -s busybox "$stage/bin/sh"
+	cp "$VM_DIR/init" "$stage/init"
+	chmod 755 "$stage/init"
+	: > "$stage/modules/order"
+	for m in virtio_pci 9pnet_virtio 9p; do
+		modprobe -S "$ver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r path; do
+		cp "$path" "$stage/modules/"
+		basename "$path" >> "$stage/modules/order"
+	done
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd.tmp"
+	mv "$initrd.tmp" "$initrd"
+	rm -rf "$stage"
+fi
+
+accel=tcg
+if [ "${VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then
+	accel=kvm
+fi
+
+run=$(mktemp -d "$cache/run.XXXXXX")
+cleanup() {
+	[ -n "${qpid:-}" ] && kill "$qpid" 2>/dev/null
+	if [ "${VM_KEEP:-0}" = 1 ]; then
+		echo "vm: logs kept in $run" >&2
+	else
+		rm -rf "$run"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Job description for the guest, read by vm/guest.sh through the 9p root.
+{
+	printf 'XTAP_MODE=%q\n' "$mode"
+	printf 'XTAP_TOP=%q\n' "$TOP"
+	printf 'XTAP_KO=%q\n' "$ko"
+	printf 'XTAP_TIMEOUT_MULT=%q\n' "${XTAP_TIMEOUT_MULT:-$([ "$accel" = tcg ] && echo 4 || echo 1)}"
+	printf 'XTAP_TESTS=%q\n' "${VM_TESTS:-}"
+	printf 'XTAP_CMD=('
+	for a in "${cmd[@]}"; do printf '%q ' "$a"; done
+	printf ')\n'
+} > "$run/job"
+: > "$run/console"
+: > "$run/result"
+
+timeout=${VM_TIMEOUT:-$([ "$mode" = suite ] && echo 3600 || echo 900)}
+qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max \
+	-smp "${VM_SMP:-2}" -m "${VM_MEM:-3072}" \
+	-nodefaults -nographic -no-reboot -monitor none -nic none \
+	-serial "file:$run/console" -serial "file:$run/result" \
+	-kernel "$kernel" -initrd "$initrd" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-append "console=ttyS0 xtapvm_job=$run/job xtapvm_guest=$VM_DIR/guest.sh panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 tsc=reliable log_buf_len=8M" \
+	</dev/null >"$run/qemu.log" 2>&1 &
+qpid=$!
+
+# Stream the guest's output as it arrives, then stop at QEMU's exit or the timeout.
+(tail -n +1 --pid="$qpid" -f "$run/result" | grep --line-buffered -v '^xtap-vm-') &
+tpid=$!
+deadline=$((SECONDS + timeout))
+timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $SECONDS -ge $deadline ]; then
+		timed_out=1
+		kill "$qpid" 2>/dev/null
+		break
+	fi
+	sleep 1
+done
+wait "$qpid" 2>/dev/null
+qpid=""
+wait "$tpid" 2>/dev/null
+
+# Kernel health: any of these in the console log fails the run.  The kernel
+# command line is echoed at boot and names some of the words, so skip it.
+bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|kmemleak|Kernel panic|general protection fault|Call Trace:'
+health=$(tr -d '\r' < "$run/console" | grep -v -E 'Command line:|Kernel command line:' | grep -E "$bad_re" | head -n 20)
+
+rcline=$(tr -d '\r' < "$run/result" | grep '^xtap-vm-result ' | tail -n 1)
+problem=""
+if [ $timed_out = 1 ]; then
+	problem="guest timed out after ${timeout}s"
+elif [ -z "$rcline" ]; then
+	problem="no result from the guest (panic or crash)"
+fi
+if [ -n "$health" ] || [ -n "$problem" ]; then
+	echo "vm: ---- kernel console (last 60 lines) ----" >&2
+	tr -d '\r' < "$run/console" | tail -n 60 >&2
+	[ -s "$run/qemu.log" ] && { echo "vm: ---- qemu ----" >&2; cat "$run/qemu.log" >&2; }
+fi
+[ -n "$health" ] && { echo "vm: kernel log shows:" >&2; echo "$health" >&2; }
+[ -n "$problem" ] && echo "vm: $problem" >&2
+
+get() { echo "$rcline" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+rc=$(get rc)
+if [ "$mode" = cmd ]; then
+	if [ -n "$health" ] || [ -n "$problem" ]; then
+		exit 1
+	fi
+	exit "${rc:-1}"
+fi
+
+pass=$(get pass); fail=$(get fail); skip=$(get skip)
+pass=${pass:-0}; fail=${fail:-0}; skip=${skip:-0}
+# A crash, timeout, or a kernel warning is one more failure on top of what
+# the guest counted, so the run never passes without a clean result.
+if [ -n "$problem" ]; then
+	fail=$((fail + 1))
+	echo "not ok - vm: $problem"
+fi
+if [ -n "$health" ]; then
+	fail=$((fail + 1))
+	echo "not ok - vm: kernel log clean"
+else
+	pass=$((pass + 1))
+	echo "ok - vm: kernel log clean"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ] && [ "${rc:-1}" = 0 ]
