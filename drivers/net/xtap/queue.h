@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * The API of one xtap queue (one open of /dev/xtap<ifindex>), as called
+ * directly by the vhost backend: no socket and no msghdr in between.
+ *
+ * A queue owns a pointer ring filled by the netdev (host -> guest: skb
+ * pointers from ndo_start_xmit; later xdp_frame pointers tagged with
+ * XTAP_PTR_XDP from ndo_xdp_xmit) and drained by exactly one consumer at a
+ * time: read()/read_iter() from userspace, or the vhost RX worker.  In the
+ * other direction (guest -> host) frames are handed to the queue, which
+ * builds skbs and gives them to the stack.
+ *
+ * Wake-ups use the queue file's poll wait queue: when the ring goes from
+ * empty to non-empty the producer wakes it with EPOLLIN, and when the
+ * netdev may transmit again it wakes it with EPOLLOUT.  The vhost side
+ * registers on it with vfs_poll() on the queue file, the way vhost-net polls
+ * a tun socket.
+ *
+ * Unless stated otherwise, the functions below may sleep (they copy from or
+ * to user memory; the vhost worker runs with the owner's mm) and must be
+ * called with a reference on the queue's file held.
+ */
+#ifndef _XTAP_QUEUE_H
+#define _XTAP_QUEUE_H
+
+#include <linux/types.h>
+
+struct file;
+struct iov_iter;
+struct list_head;
+struct xtap_queue;
+
+/* Bit 0 of a ring entry: the entry is an xdp_frame, not an sk_buff. */
+#define XTAP_PTR_XDP	0x1UL
+
+/* queue.c */
+struct xtap_queue *xtap_queue_from_file(struct file *file);
+int xtap_queue_vnet_hdr_len(struct xtap_queue *q);
+
+/* Guest -> host */
+ssize_t xtap_queue_tx_iter(struct xtap_queue *q, struct iov_iter *from,
+			   struct list_head *batch);
+void xtap_queue_tx_flush(struct xtap_queue *q, struct list_head *batch);
+
+/* Host -> guest */
+int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n);
+void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
+int xtap_queue_ptr_len(const void *ptr);
+ssize_t xtap_queue_rx_ptr(struct xtap_queue *q, void *ptr,
+			  struct iov_iter *to);
+void xtap_queue_ptr_free(void *ptr);
+bool xtap_queue_rx_empty(struct xtap_queue *q);
+
+/*
+ * Contract (kernel-doc with the implementation in queue.c):
+ *
+ * xtap_queue_from_file(): the queue behind @file, or NULL when @file is not
+ *   an open xtap queue node.  Never sleeps.
+ * xtap_queue_vnet_hdr_len(): bytes of virtio-net header that precede every
+ *   frame in tx_iter/rx_ptr (0 without IFF_VNET_HDR; else the size set by
+ *   TUNSETVNETHDRSZ: 10, 12 or 20).
+ * xtap_queue_tx_iter(): @from holds exactly what write() would get: the
+ *   vnet header of the current size, then one Ethernet frame.  Validates the
+ *   header (-EINVAL, counted), builds an skb with the offloads applied and,
+ *   when @batch is NULL, hands it to the stack at once; otherwise appends it
+ *   to @batch for xtap_queue_tx_flush(), which hands a whole list to the
+ *   stack (netif_receive_skb_list with BHs disabled).  Returns the bytes
+ *   consumed from @from, or -errno: -EINVAL malformed, -ENOMEM, -EFAULT,
+ *   -EBADFD when the device is gone.
+ * xtap_queue_consume_batch(): takes up to @n entries from the ring into
+ *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark).
+ *   Returns the number taken; 0 when empty or the device is gone.
+ * xtap_queue_unconsume(): puts entries taken by consume_batch back at the
+ *   head, in order (used when a backend detaches with entries in hand);
+ *   entries that no longer fit are freed and counted as drops.
+ * xtap_queue_ptr_len(): length of the frame behind a ring entry, without
+ *   any vnet header.  Never sleeps.
+ * xtap_queue_rx_ptr(): writes the vnet header (current size; num_buffers,
+ *   if present, is written as 1) then the frame into @to, and frees @ptr in
+ *   every case.  Returns the bytes written or -errno (-EFAULT; -EINVAL when
+ *   the frame cannot be described by a vnet header).  When @to is shorter
+ *   than the header plus frame, the frame is truncated, counted as an rx
+ *   error, and the bytes written are returned.
+ * xtap_queue_ptr_free(): frees a ring entry without delivering it.
+ * xtap_queue_rx_empty(): lockless "ring looks empty" test for pollers.
+ *   Never sleeps.
+ */
+
+#endif /* _XTAP_QUEUE_H */
