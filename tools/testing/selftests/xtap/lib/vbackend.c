@@ -341,6 +341,8 @@ void vdrv_backend_close_fds(struct vdrv_backend *be)
  * vdrv_backend_reopen() - close and open again the queue and vhost fds
  * @be: backend (upstream needs VDRV_BE_PERSIST for the link to survive)
  *
+ * Both are opened, whatever flags the backend was created with.
+ *
  * Return: 0 or -errno.
  */
 int vdrv_backend_reopen(struct vdrv_backend *be)
@@ -352,8 +354,6 @@ int vdrv_backend_reopen(struct vdrv_backend *be)
 	if (fd < 0)
 		return fd;
 	be->tap_fd = fd;
-	if (be->flags & VDRV_BE_NO_VHOST)
-		return 0;
 	fd = vdrv_backend_open_vhost(be);
 	if (fd < 0)
 		return fd;
