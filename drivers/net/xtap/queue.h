@@ -53,8 +53,7 @@ ssize_t xtap_queue_rx_ptr(struct xtap_queue *q, void *ptr,
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_rx_empty(struct xtap_queue *q);
 
-/*
- * Contract (kernel-doc with the implementation in queue.c):
+/* Contract (kernel-doc with the implementation in queue.c):
  *
  * xtap_queue_from_file(): the queue behind @file, or NULL when @file is not
  *   an open xtap queue node.  Never sleeps.
