@@ -103,7 +103,7 @@ qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max \
 	-serial "file:$run/console" -serial "file:$run/result" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-append "console=ttyS0 xtapvm_job=$run/job xtapvm_guest=$VM_DIR/guest.sh panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 tsc=reliable log_buf_len=8M" \
+	-append "console=ttyS0 xtapvm_job=$run/job xtapvm_guest=$VM_DIR/guest.sh xtapvm_top=$TOP panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 tsc=reliable log_buf_len=8M" \
 	</dev/null >"$run/qemu.log" 2>&1 &
 qpid=$!
 
