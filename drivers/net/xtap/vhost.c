@@ -256,12 +256,12 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 	vq = &xv->vqs[array_index_nospec(f.index, XTAP_VHOST_NVQS)];
 
 	if (f.fd != -1) {
+		/* Like vhost-net, a bad fd is "not a socket" too. */
 		file = fget(f.fd);
-		if (!file)
-			return -EBADF;
 		q = xtap_queue_from_file(file);
 		if (!q) {
-			fput(file);
+			if (file)
+				fput(file);
 			return -ENOTSOCK;
 		}
 	}
