@@ -285,15 +285,18 @@ static int vdrv_tun_open(const char *ifname, unsigned int flags)
  * @be: backend
  *
  * Upstream: /dev/net/tun + TUNSETIFF on the name (the device takes one
- * queue at a time without IFF_MULTI_QUEUE); xtap: /dev/xtap<ifindex>.
+ * queue at a time without IFF_MULTI_QUEUE); xtap: /dev/xtap<ifindex> (as
+ * many queues as the link has tx queues), plus TUNSETIFF without
+ * IFF_VNET_HDR for VDRV_BE_NO_VNET_HDR.
  *
  * Return: the fd or -errno.
  */
 int vdrv_backend_open_queue(const struct vdrv_backend *be)
 {
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	char path[64];
 	long deadline;
-	int fd;
+	int fd, err;
 
 	if (be->kind == VDRV_UPSTREAM)
 		return vdrv_tun_open(be->ifname, be->flags);
@@ -303,11 +306,21 @@ int vdrv_backend_open_queue(const struct vdrv_backend *be)
 	for (;;) {
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd >= 0)
-			return fd;
+			break;
 		if (errno != ENOENT || vdrv_now_ms() > deadline)
 			return -errno;
 		usleep(10000);
 	}
+	/* a queue starts with IFF_VNET_HDR; TUNSETIFF drops it, as in tun */
+	if (be->flags & VDRV_BE_NO_VNET_HDR) {
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", be->ifname);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
 }
 
 /**
