@@ -108,6 +108,7 @@ FIXTURE_SETUP(vh)
 	int ret;
 
 	VTEST_FILTER(variant->kind);
+	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
 	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
 	vtest_ifname(name, sizeof(name), variant->kind, "i");
 	ret = vdrv_backend_create(&self->be, variant->kind, name, 0);
@@ -651,6 +652,8 @@ TEST_F(vh, set_backend_foreign_queue)
 
 	if (variant->kind == VDRV_UPSTREAM)
 		return;
+	if (vtest_upstream_unavailable())
+		SKIP(return, "%s", vtest_upstream_unavailable());
 	/* xtap refuses a tun fd */
 	vtest_ifname(name, sizeof(name), VDRV_UPSTREAM, "f");
 	ret = vdrv_backend_create(&other, VDRV_UPSTREAM, name,
