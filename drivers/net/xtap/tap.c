@@ -274,8 +274,15 @@ static int xtap_dev_init(struct net_device *dev)
 	return 0;
 }
 
+/* Synchronization: rtnl_lock.  Normally dellink did this already. */
+static void xtap_dev_uninit(struct net_device *dev)
+{
+	xtap_queue_node_del(netdev_priv(dev));
+}
+
 static const struct net_device_ops xtap_netdev_ops = {
 	.ndo_init		= xtap_dev_init,
+	.ndo_uninit		= xtap_dev_uninit,
 	.ndo_start_xmit		= xtap_start_xmit,
 	.ndo_select_queue	= xtap_select_queue,
 	.ndo_fix_features	= xtap_fix_features,

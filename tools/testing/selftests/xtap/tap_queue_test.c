@@ -942,4 +942,97 @@ TEST(delete_device_under_open_fds)
 	tapq_dev_delete(name);
 }
 
+struct hammer {
+	int fd;
+	const uint8_t *mac;
+	atomic_int *stop;
+	int writes, reads, err;
+};
+
+/* Write UDP frames to the host as fast as possible until an error. */
+static void *hammer_write(void *arg)
+{
+	struct hammer *h = arg;
+	uint8_t frame[256];
+	size_t flen = tapq_udp_frame(frame, h->mac, TAPQ_HOST_IP, 1, 9, 100, 3);
+
+	while (!atomic_load(h->stop)) {
+		if (tapq_write(h->fd, HDR10, NULL, frame, flen) < 0) {
+			h->err = errno;
+			if (errno != EIO)
+				break;
+		} else {
+			h->writes++;
+		}
+	}
+	return NULL;
+}
+
+/* Read frames until an error other than EAGAIN. */
+static void *hammer_read(void *arg)
+{
+	struct hammer *h = arg;
+	static __thread uint8_t buf[70000];
+
+	while (!atomic_load(h->stop)) {
+		if (read(h->fd, buf, sizeof(buf)) < 0) {
+			if (errno == EAGAIN)
+				continue;
+			h->err = errno;
+			break;
+		}
+		h->reads++;
+	}
+	return NULL;
+}
+
+/* Delete the device while its queues are written, read and polled. */
+TEST(delete_device_under_traffic)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(7300) };
+	struct hammer h[4] = {};
+	atomic_int stop = 0;
+	char name[IFNAMSIZ], msg[64] = "flood";
+	uint8_t mac[6];
+	pthread_t t[4];
+	int ifindex, fds[2], s, i;
+
+	tapq_name(name, "t");
+	ifindex = tapq_dev_create(name, 2, 1000);
+	ASSERT_LT(0, ifindex);
+	ASSERT_EQ(0, tapq_dev_mac(name, mac));
+	for (i = 0; i < 2; i++) {
+		fds[i] = tapq_open(ifindex, O_NONBLOCK);
+		ASSERT_LE(0, fds[i]);
+	}
+	ASSERT_EQ(0, tapq_wait_up(name, fds[0]));
+	for (i = 0; i < 4; i++) {
+		h[i].fd = fds[i / 2];
+		h[i].mac = mac;
+		h[i].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL,
+					    i % 2 ? hammer_read : hammer_write,
+					    &h[i]));
+	}
+	/* Host traffic to the queues meanwhile. */
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, TAPQ_PEER_IP, &dst.sin_addr);
+	for (i = 0; i < 300; i++) {
+		dst.sin_port = htons(7300 + i % 32);
+		sendto(s, msg, sizeof(msg), MSG_DONTWAIT, (void *)&dst,
+		       sizeof(dst));
+	}
+	close(s);
+	ASSERT_EQ(0, tapq_sh("ip link del %s", name));
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(EBADFD, h[i].err) TH_LOG("thread %d", i);
+	}
+	EXPECT_LT(0, h[0].writes + h[2].writes);
+	EXPECT_LT(0, h[1].reads + h[3].reads);
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, close(fds[i]));
+}
+
 TEST_HARNESS_MAIN
