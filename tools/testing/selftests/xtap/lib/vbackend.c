@@ -285,15 +285,18 @@ static int vdrv_tun_open(const char *ifname, unsigned int flags)
  * @be: backend
  *
  * Upstream: /dev/net/tun + TUNSETIFF on the name (the device takes one
- * queue at a time without IFF_MULTI_QUEUE); xtap: /dev/xtap<ifindex>.
+ * queue at a time without IFF_MULTI_QUEUE); xtap: /dev/xtap<ifindex> (as
+ * many queues as the link has tx queues), plus TUNSETIFF without
+ * IFF_VNET_HDR for VDRV_BE_NO_VNET_HDR.
  *
  * Return: the fd or -errno.
  */
 int vdrv_backend_open_queue(const struct vdrv_backend *be)
 {
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	char path[64];
 	long deadline;
-	int fd;
+	int fd, err;
 
 	if (be->kind == VDRV_UPSTREAM)
 		return vdrv_tun_open(be->ifname, be->flags);
@@ -303,11 +306,21 @@ int vdrv_backend_open_queue(const struct vdrv_backend *be)
 	for (;;) {
 		fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd >= 0)
-			return fd;
+			break;
 		if (errno != ENOENT || vdrv_now_ms() > deadline)
 			return -errno;
 		usleep(10000);
 	}
+	/* a queue starts with IFF_VNET_HDR; TUNSETIFF drops it, as in tun */
+	if (be->flags & VDRV_BE_NO_VNET_HDR) {
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", be->ifname);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
 }
 
 /**
@@ -341,6 +354,8 @@ void vdrv_backend_close_fds(struct vdrv_backend *be)
  * vdrv_backend_reopen() - close and open again the queue and vhost fds
  * @be: backend (upstream needs VDRV_BE_PERSIST for the link to survive)
  *
+ * Both are opened, whatever flags the backend was created with.
+ *
  * Return: 0 or -errno.
  */
 int vdrv_backend_reopen(struct vdrv_backend *be)
@@ -352,8 +367,6 @@ int vdrv_backend_reopen(struct vdrv_backend *be)
 	if (fd < 0)
 		return fd;
 	be->tap_fd = fd;
-	if (be->flags & VDRV_BE_NO_VHOST)
-		return 0;
 	fd = vdrv_backend_open_vhost(be);
 	if (fd < 0)
 		return fd;

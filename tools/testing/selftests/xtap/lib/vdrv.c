@@ -624,6 +624,9 @@ static int vdrv_add(struct vdrv *d, struct vdrv_vq *vq, struct vdrv_seg *seg,
 
 	if (n > 64 || (ind && n > vq->ind_max))
 		return -EMSGSIZE;
+	/* never more entries in the avail ring than it has slots */
+	if (vq->inflight + vq->raw_heads >= vq->num)
+		return -ENOSPC;
 	ret = vdrv_desc_get(vq, ind ? 1 : n, ids);
 	if (ret)
 		return ret;
@@ -918,7 +921,8 @@ int vdrv_tx_send(struct vdrv *d, const void *frame, size_t len,
 	/* The buffer belongs to the head, which is only known after
 	 * allocation; peek at the free list for it.
 	 */
-	if (vq->nfree < ((vq->ind && need > 1) ? 1 : need))
+	if (vq->nfree < ((vq->ind && need > 1) ? 1 : need) ||
+	    vq->inflight + vq->raw_heads >= vq->num)
 		return -ENOSPC;
 	head = vq->free_head;
 	buf = vq->bufs + (size_t)head * vq->buf_size;
@@ -1023,7 +1027,7 @@ int vdrv_rx_fill(struct vdrv *d)
 	unsigned int need = vq->ind ? 1 : vdrv_rx_ndesc(d);
 	int n = 0, ret;
 
-	while (vq->nfree >= need) {
+	while (vq->nfree >= need && vq->inflight + vq->raw_heads < vq->num) {
 		ret = vdrv_rx_post(d, vq->free_head);
 		if (ret < 0)
 			return n ? n : ret;
@@ -1177,12 +1181,16 @@ void vdrv_raw_post(struct vdrv *d, unsigned int i, uint16_t head,
 }
 
 /**
- * vdrv_raw_post_head() - publish any value as an avail head
+ * vdrv_raw_post_head() - publish an out-of-range value as an avail head
  * @d: driver
  * @i: queue
- * @head: the value, valid or not; no bookkeeping is done
+ * @head: the value (>= num; a device must skip it, never return it)
+ *
+ * The avail slot it takes is never known to be free again: the driver
+ * posts one request less from now on.
  */
 void vdrv_raw_post_head(struct vdrv *d, unsigned int i, uint16_t head)
 {
+	d->vq[i].raw_heads++;
 	vdrv_publish(&d->vq[i], head);
 }

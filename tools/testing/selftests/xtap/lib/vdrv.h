@@ -213,6 +213,8 @@ struct vdrv_req {
  *	of an in-flight request (never read by the device)
  * @req: per head bookkeeping
  * @inflight: requests made available and not yet reaped
+ * @raw_heads: out-of-range heads published with vdrv_raw_post_head(); the
+ *	device never returns them, so each permanently takes an avail slot
  * @ind: indirect tables, @ind_max entries per head
  * @ind_max: entries per indirect table
  * @bufs: one buffer of @buf_size bytes per head
@@ -236,6 +238,7 @@ struct vdrv_vq {
 	uint16_t *chain;
 	struct vdrv_req *req;
 	unsigned int inflight;
+	unsigned int raw_heads;
 	struct vring_desc *ind;
 	unsigned int ind_max;
 	uint8_t *bufs;
