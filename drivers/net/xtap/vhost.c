@@ -22,6 +22,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -275,6 +276,10 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		return 0;
 	}
 	if (file) {
+		/* The queue of a deleted device reports EPOLLERR. */
+		ret = -EINVAL;
+		if (vfs_poll(file, NULL) & EPOLLERR)
+			goto err_unlock;
 		ret = xtap_vq_start(vq);
 		if (ret)
 			goto err_unlock;
