@@ -99,7 +99,6 @@ FIXTURE_SETUP(dp)
 
 	VTEST_FILTER(variant->kind);
 	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
 	self->f = malloc(BUF_SIZE);
 	self->r = malloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->f);
@@ -435,7 +434,6 @@ FIXTURE_SETUP(bad)
 
 	VTEST_FILTER(variant->kind);
 	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
 	/* RX buffers are posted by each test, after its malformed one */
 	ret = vtest_env_up(&self->e, variant->kind, "b", &cfg,
 			   VTEST_NO_RX_FILL);
@@ -777,7 +775,6 @@ FIXTURE_SETUP(life)
 {
 	VTEST_FILTER(variant->kind);
 	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
 	memset(&self->e, 0, sizeof(self->e));
 	self->e.pkt = -1;
 	self->e.be.tap_fd = -1;

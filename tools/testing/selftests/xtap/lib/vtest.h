@@ -114,35 +114,6 @@ static inline long vtest_now_ms(void)
 }
 
 /*
- * The prerequisite of every xtap variant: /dev/vhost-xtap implements the
- * vhost ioctls.  While the vhost branch has not landed, the node is a
- * skeleton that answers VHOST_GET_FEATURES with ENOTTY, and the xtap
- * variants skip.  Once it has landed, delete this function and its callers
- * (VTEST_SKIP_XTAP_UNIMPLEMENTED) so that any failure is a failure.
- *
- * Return: NULL when the prerequisite holds, else the reason to skip.
- */
-static inline const char *vtest_xtap_unimplemented(void)
-{
-	static char why[128];
-	uint64_t f;
-	int fd, ret;
-
-	fd = open(vdrv_vhost_path(VDRV_XTAP), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;	/* a missing node is a failure, not a skip */
-	ret = ioctl(fd, VHOST_GET_FEATURES, &f);
-	close(fd);
-	if (ret < 0 && errno == ENOTTY) {
-		snprintf(why, sizeof(why),
-			 "%s does not implement VHOST_GET_FEATURES (ENOTTY): vhost backend not merged yet",
-			 vdrv_vhost_path(VDRV_XTAP));
-		return why;
-	}
-	return NULL;
-}
-
-/*
  * The upstream variants (and the tests that hand xtap a tun fd) need tun
  * and vhost-net.  The test VM has the modules but nothing loads them.
  *
@@ -175,15 +146,6 @@ static inline const char *vtest_upstream_unavailable(void)
 #define VTEST_SKIP_UPSTREAM_UNAVAILABLE(kind) do {			\
 	const char *__why = vtest_upstream_unavailable();		\
 	if (__why && (kind) == VDRV_UPSTREAM)				\
-		SKIP(_exit(255), "%s", __why);				\
-} while (0)
-
-/* In FIXTURE_SETUP, before anything is allocated: skip the whole test. */
-#define VTEST_SKIP_XTAP_UNIMPLEMENTED(kind) do {			\
-	const char *__why = NULL;					\
-	if ((kind) == VDRV_XTAP)					\
-		__why = vtest_xtap_unimplemented();			\
-	if (__why)							\
 		SKIP(_exit(255), "%s", __why);				\
 } while (0)
 #endif
