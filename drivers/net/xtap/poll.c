@@ -218,6 +218,29 @@ int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
 }
 
 /**
+ * xtap_poll_resume() - put a stopped entry back on its file, quietly
+ * @p: an entry started once with xtap_poll_start() and stopped since
+ * @file: the same file, still referenced by the caller
+ *
+ * For the worker's own handler, which looks for work right after this: the
+ * worker is not queued for events already there (it would only run again
+ * for nothing), but every later event queues it.  Does nothing when @p is
+ * started.
+ *
+ * Return: 0, or -EINVAL when @file reports EPOLLERR (@p stays stopped).
+ */
+int xtap_poll_resume(struct xtap_poll *p, struct file *file)
+{
+	if (p->wqh)
+		return 0;
+	if (vfs_poll(file, &p->table) & EPOLLERR) {
+		xtap_poll_stop(p);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
  * xtap_poll_stop() - stop queueing the worker
  * @p: the entry; stopping a stopped entry does nothing
  *

@@ -66,6 +66,7 @@ bool xtap_worker_pending(const struct xtap_worker *w);
 void xtap_poll_init(struct xtap_poll *p, __poll_t mask);
 int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
 		    struct file *file);
+int xtap_poll_resume(struct xtap_poll *p, struct file *file);
 void xtap_poll_stop(struct xtap_poll *p);
 
 bool xtap_busy_poll(struct xtap_vq *vq, bool (*has_work)(struct xtap_vq *vq));

@@ -10,7 +10,11 @@
  *
  * When the guest has no buffers left the worker keeps the frames it holds,
  * stops taking more and waits for a kick; the queue ring fills up and the
- * netdev stops its queue (back-pressure, nothing is dropped here).  When
+ * netdev stops its queue (back-pressure, nothing is dropped here).  Until
+ * that kick the worker also stops listening to the queue (it "parks" its
+ * wait-queue entry): every new frame would only wake it to find the guest
+ * still without buffers, up to a ring's worth of useless wake-ups per
+ * stall.  The next run of the handler listens again.  When
  * the queue ring is empty the worker waits for the queue's EPOLLIN and
  * leaves guest kicks off.  Frames still held when the backend is detached
  * go back to the queue ring.
@@ -274,6 +278,12 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 	return st;
 }
 
+/* Sleep until the guest kicks, not until the next frame: see the top. */
+static void xtap_rx_park(struct xtap_vq *vq)
+{
+	xtap_poll_stop(&vq->queue_poll);
+}
+
 static bool xtap_rx_has_work(struct xtap_vq *vq)
 {
 	/* Holding a frame: only new guest buffers help. */
@@ -289,8 +299,9 @@ static bool xtap_rx_has_work(struct xtap_vq *vq)
  * Runs with the owner's mm in use; takes @vq's mutex.  Moves batches until
  * the queue ring is empty (guest kicks stay off: the queue's EPOLLIN wakes
  * the worker), the guest runs out of buffers (kicks are enabled and the
- * ring checked once more), or the budget is spent (the worker queues
- * itself again).  Busy-polls before giving up when asked to.
+ * ring checked once more; the queue's wake-ups are parked until the next
+ * run), or the budget is spent (the worker queues itself again).
+ * Busy-polls before giving up when asked to.
  */
 void xtap_rx_handle(struct xtap_vq *vq)
 {
@@ -300,6 +311,10 @@ void xtap_rx_handle(struct xtap_vq *vq)
 	mutex_lock(&vq->mutex);
 	if (!xtap_vq_ready(vq))
 		goto out;
+	/* Listen to the queue again if parked: we look at it right below.
+	 * A device deleted meanwhile leaves it parked (nothing to wait for).
+	 */
+	xtap_poll_resume(&vq->queue_poll, vq->backend);
 	xtap_vq_disable_notify(vq);
 	for (;;) {
 		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
@@ -315,12 +330,15 @@ void xtap_rx_handle(struct xtap_vq *vq)
 		case XTAP_RX_NOBUFS:
 			if (xtap_busy_poll(vq, xtap_rx_has_work))
 				continue;
-			if (!xtap_vq_enable_notify(vq))
+			if (!xtap_vq_enable_notify(vq)) {
+				xtap_rx_park(vq);
 				goto out;
+			}
 			xtap_vq_disable_notify(vq);
 			continue;
 		case XTAP_RX_FAULT:
 			xtap_vq_enable_notify(vq);
+			xtap_rx_park(vq);
 			goto out;
 		default:
 			continue;

@@ -107,7 +107,8 @@ struct xtap_vq_stats {
  * @notify: guest kick notifications are currently enabled
  * @backend: attached queue file, referenced; NULL when detached
  * @q: the queue behind @backend
- * @queue_poll: wait-queue entry on @backend (RX only)
+ * @queue_poll: wait-queue entry on @backend (RX only); stopped ("parked")
+ *	from a guest without buffers until the handler runs again
  * @vhost_hlen: header bytes vhost itself adds (RX) or strips (TX)
  *	(VHOST_NET_F_VIRTIO_NET_HDR), else 0
  * @guest_hlen: size of the guest's virtio-net header (10 or 12)

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * The vhost RX side and its queue: a guest without buffers does not turn
+ * every incoming frame into a wake-up of its RX worker.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vtest.h"
+
+#define WAIT_MS		5000
+#define FRAME_LEN	200
+#define RING_NUM	16
+
+/* The pid of the (single) thread named exactly @comm, or -errno. */
+static int find_thread(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *de;
+	int pid = -ENOENT, fd;
+	ssize_t len;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		name[len] = 0;
+		if (name[len - 1] == '\n')
+			name[len - 1] = 0;
+		if (!strcmp(name, comm)) {
+			pid = atoi(de->d_name);
+			break;
+		}
+	}
+	closedir(dir);
+	return pid;
+}
+
+/* voluntary_ctxt_switches of @pid: how often it went to sleep, or -errno. */
+static long sleeps(int pid)
+{
+	char path[64], line[256];
+	long n = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+FIXTURE(rx)
+{
+	struct vtest_env e;
+	struct vdrv_config cfg;
+	bool up;
+};
+
+FIXTURE_SETUP(rx)
+{
+	int ret;
+
+	self->cfg = (struct vdrv_config){
+		.features = VDRV_FEATURES_QEMU,
+		.num = RING_NUM,
+	};
+	ret = vtest_env_up(&self->e, VDRV_XTAP, "r", &self->cfg, 0);
+	self->up = true;
+	if (!ret)
+		ret = vtest_rx_sync(&self->e, WAIT_MS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(rx)
+{
+	if (self->up)
+		vtest_env_down(&self->e);
+}
+
+/* One frame host -> guest, checked. */
+static void rx_one(struct __test_metadata *_metadata, struct vtest_env *e,
+		   uint32_t seq)
+{
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	struct vdrv_rx_info info;
+	int ret;
+
+	vtest_frame(f, sizeof(f), seq, VTEST_ETH_P);
+	ASSERT_EQ(0, vdrv_pkt_send(e->pkt, e->be.ifindex, f, sizeof(f)));
+	ret = vtest_guest_recv(e, r, sizeof(r), &info, WAIT_MS);
+	ASSERT_EQ(FRAME_LEN, ret) TH_LOG("%s", e->what);
+	EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, seq, VTEST_ETH_P));
+}
+
+/* Fill every posted RX buffer and reap them: the guest has none left. */
+static int rx_exhaust(struct vtest_env *e)
+{
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	unsigned int n = e->d.vq[VDRV_RX].inflight, got = 0, i;
+	struct vdrv_rx_info info;
+	long deadline;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		vtest_frame(f, sizeof(f), 500 + i, VTEST_ETH_P);
+		ret = vdrv_pkt_send(e->pkt, e->be.ifindex, f, sizeof(f));
+		if (ret)
+			return ret;
+	}
+	deadline = vtest_now_ms() + 4 * WAIT_MS;
+	while (got < n) {
+		ret = vdrv_rx_recv(&e->d, r, sizeof(r), &info);
+		if (ret >= 0) {
+			got++;
+			continue;
+		}
+		if (ret != -EAGAIN)
+			return ret;
+		if (vtest_now_ms() > deadline)
+			return -ETIMEDOUT;
+		vdrv_wait(&e->d, 1U << VDRV_RX, 50);
+	}
+	return e->d.vq[VDRV_RX].inflight ? -EIO : 0;
+}
+
+/*
+ * While the guest has no RX buffers, frames arriving one by one do not
+ * wake the RX worker each time (it waits for the guest's kick); once the
+ * guest posts buffers every frame arrives, in order, and the worker
+ * listens to the queue again.
+ */
+TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
+{
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	const unsigned int n = 200;
+	struct vdrv_rx_info info;
+	long before, after;
+	char comm[32];
+	unsigned int i;
+	int pid, ret;
+
+	snprintf(comm, sizeof(comm), "xtap-rx-%d", getpid());
+	pid = find_thread(comm);
+	ASSERT_LT(0, pid) TH_LOG("no thread %s", comm);
+
+	ASSERT_EQ(0, rx_exhaust(&self->e));
+	/* the first frame finds no buffer: the worker settles down */
+	vtest_frame(f, sizeof(f), 0, VTEST_ETH_P);
+	ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
+				   sizeof(f)));
+	usleep(200000);
+	before = sleeps(pid);
+	ASSERT_LE(0, before);
+	for (i = 1; i < n; i++) {
+		vtest_frame(f, sizeof(f), i, VTEST_ETH_P);
+		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
+					   sizeof(f)));
+		/* one at a time: each could wake the worker on its own */
+		usleep(2000);
+	}
+	usleep(200000);
+	after = sleeps(pid);
+	ASSERT_LE(0, after);
+	/* nothing reached the guest meanwhile */
+	EXPECT_EQ(-EAGAIN, vdrv_rx_recv(&self->e.d, r, sizeof(r), &info));
+	EXPECT_GT(10, after - before)
+		TH_LOG("the RX worker slept %ld times for %u frames", after - before,
+		       n - 1);
+
+	/* buffers again: everything arrives, in order */
+	for (i = 0; i < n; i++) {
+		ret = vtest_guest_recv(&self->e, r, sizeof(r), &info, WAIT_MS);
+		ASSERT_EQ(FRAME_LEN, ret) TH_LOG("frame %u: %s", i,
+						 self->e.what);
+		EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, i,
+					       VTEST_ETH_P)) TH_LOG("frame %u", i);
+	}
+	/* and new frames wake the worker again */
+	for (i = 0; i < 10; i++)
+		rx_one(_metadata, &self->e, 1000 + i);
+}
+
+TEST_HARNESS_MAIN
