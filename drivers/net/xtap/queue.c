@@ -271,6 +271,36 @@ void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n)
 		xtap_queue_wake_readers(q);
 }
 
+/**
+ * xtap_queue_claim_rx() - become the one vhost consumer of a queue ring
+ * @q: the queue
+ * @owner: the claimant (a vhost RX virtqueue)
+ *
+ * A queue ring has at most one vhost consumer at a time: two would each get
+ * an arbitrary share of the frames (and the held ones of a detaching one
+ * would come back out of order).  The claim is not held against read(),
+ * which, as on a tun fd, may take frames while a backend is attached.
+ *
+ * Context: any; never sleeps.
+ * Return: 0, or -EBUSY when another consumer holds the claim.
+ */
+int xtap_queue_claim_rx(struct xtap_queue *q, const void *owner)
+{
+	return cmpxchg(&q->rx_owner, NULL, owner) ? -EBUSY : 0;
+}
+
+/**
+ * xtap_queue_unclaim_rx() - give up a claim taken by xtap_queue_claim_rx()
+ * @q: the queue
+ * @owner: the claimant, which holds the claim
+ *
+ * Context: any; never sleeps.
+ */
+void xtap_queue_unclaim_rx(struct xtap_queue *q, const void *owner)
+{
+	WARN_ON_ONCE(cmpxchg(&q->rx_owner, owner, NULL) != owner);
+}
+
 /* Count one event on @q's slot, if the device is still there. */
 static void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat)
 {
@@ -779,6 +809,8 @@ static int xtap_queue_release(struct inode *inode, struct file *file)
 	}
 	rtnl_unlock();
 
+	/* A backend holds a reference on the file while it has the claim. */
+	WARN_ON_ONCE(READ_ONCE(q->rx_owner));
 	/* Entries given back by a backend after a purge are freed here. */
 	xtap_ring_cleanup(&q->ring, xtap_queue_ptr_destroy);
 	pr_debug("queue %llu destroyed\n", q->id);

@@ -51,6 +51,8 @@ ssize_t xtap_queue_tx_iter(struct xtap_queue *q, struct iov_iter *from,
 void xtap_queue_tx_flush(struct xtap_queue *q, struct list_head *batch);
 
 /* Host -> guest */
+int xtap_queue_claim_rx(struct xtap_queue *q, const void *owner);
+void xtap_queue_unclaim_rx(struct xtap_queue *q, const void *owner);
 int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n);
 void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
@@ -77,6 +79,9 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  *   Also -EIO when the interface is down (counted, as tun does).  The
  *   bytes consumed are always all of @from.  With @batch, the skbs are
  *   counted as received when appended.
+ * xtap_queue_claim_rx() / xtap_queue_unclaim_rx(): one vhost RX virtqueue
+ *   at a time consumes a queue ring: a second claim is -EBUSY until the
+ *   first is given up (on detach).  read() is not excluded.
  * xtap_queue_consume_batch(): takes up to @n entries from the ring into
  *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark,
  *   half the ring).  Returns the number taken; 0 when empty or the device

@@ -58,9 +58,9 @@ static int xtap_vhost_check_owner(struct xtap_vhost *xv)
 }
 
 /* Detach the backend of @vq (vq mutex held): stop polling it, give frames
- * the RX worker still holds back to its ring.  The worker cannot be using
- * the queue (it runs under the same mutex).  Returns the file, whose
- * reference the caller drops.
+ * the RX worker still holds back to its ring and let another backend
+ * consume it.  The worker cannot be using the queue (it runs under the same
+ * mutex).  Returns the file, whose reference the caller drops.
  */
 static struct file *xtap_vhost_detach(struct xtap_vq *vq)
 {
@@ -70,8 +70,10 @@ static struct file *xtap_vhost_detach(struct xtap_vq *vq)
 	if (!file)
 		return NULL;
 	xtap_poll_stop(&vq->queue_poll);
-	if (vq->index == XTAP_VHOST_VQ_RX)
+	if (vq->index == XTAP_VHOST_VQ_RX) {
 		xtap_rx_return_pending(vq);
+		xtap_queue_unclaim_rx(vq->q, vq);
+	}
 	vq->backend = NULL;
 	vq->q = NULL;
 	return file;
@@ -275,14 +277,21 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 			fput(file);
 		return 0;
 	}
+	old = NULL;
 	if (file) {
 		/* The queue of a deleted device reports EPOLLERR. */
 		ret = -EINVAL;
 		if (vfs_poll(file, NULL) & EPOLLERR)
 			goto err_unlock;
+		/* One vhost consumer per queue ring. */
+		if (vq->index == XTAP_VHOST_VQ_RX) {
+			ret = xtap_queue_claim_rx(q, vq);
+			if (ret)
+				goto err_unlock;
+		}
 		ret = xtap_vq_start(vq);
 		if (ret)
-			goto err_unlock;
+			goto err_unclaim;
 	}
 	old = xtap_vhost_detach(vq);
 	if (file) {
@@ -290,15 +299,8 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		vq->q = q;
 		if (vq->index == XTAP_VHOST_VQ_RX) {
 			ret = xtap_poll_start(&vq->queue_poll, vq->worker, file);
-			if (ret) {
-				vq->backend = NULL;
-				vq->q = NULL;
-				mutex_unlock(&vq->mutex);
-				fput(file);
-				if (old)
-					fput(old);
-				return ret;
-			}
+			if (ret)
+				goto err_attached;
 		}
 		/* Buffers may already be waiting: look once. */
 		xtap_worker_queue(vq->worker);
@@ -308,9 +310,17 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		fput(old);
 	return 0;
 
+err_attached:
+	vq->backend = NULL;
+	vq->q = NULL;
+err_unclaim:
+	if (vq->index == XTAP_VHOST_VQ_RX)
+		xtap_queue_unclaim_rx(q, vq);
 err_unlock:
 	mutex_unlock(&vq->mutex);
 	fput(file);
+	if (old)
+		fput(old);
 	return ret;
 }
 

@@ -133,6 +133,8 @@ struct xtap_dev {
  * @sndbuf: value of the last TUNSETSNDBUF
  * @index: position in xtap_dev.queues[] while @enabled
  * @enabled: receives frames (TUNSETQUEUE attach/detach)
+ * @rx_owner: the vhost RX virtqueue consuming @ring, NULL when none; only
+ *	changed with cmpxchg() (xtap_queue_claim_rx())
  *
  * @xt, @node, @index and @enabled are written under rtnl_lock; @xt only
  * ever goes from the device to NULL.  @flags, @vnet_hdr_sz and @sndbuf are
@@ -149,6 +151,7 @@ struct xtap_queue {
 	int sndbuf;
 	u16 index;
 	bool enabled;
+	const void *rx_owner;
 };
 
 /**

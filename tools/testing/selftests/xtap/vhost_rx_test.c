@@ -2,8 +2,9 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * The vhost RX side and its queue: a guest without buffers does not turn
- * every incoming frame into a wake-up of its RX worker.
+ * The vhost RX side and its queue: one vhost consumer per queue ring at a
+ * time, and a guest without buffers does not turn every incoming frame into
+ * a wake-up of its RX worker.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -200,6 +201,43 @@ TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
 	/* and new frames wake the worker again */
 	for (i = 0; i < 10; i++)
 		rx_one(_metadata, &self->e, 1000 + i);
+}
+
+/*
+ * A queue ring has one vhost consumer at a time: a second vhost device
+ * gets EBUSY for its RX ring until the first lets go (detach or close);
+ * transmitting into the queue is not exclusive.
+ */
+TEST_F(rx, one_vhost_consumer_per_queue)
+{
+	int tap = self->e.be.tap_fd, fd2;
+	struct vdrv d2;
+
+	fd2 = vdrv_backend_open_vhost(&self->e.be);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, vdrv_init(&d2, &self->cfg));
+	ASSERT_EQ(0, vdrv_setup(&d2, fd2)) TH_LOG("%s", d2.err_op);
+
+	EXPECT_EQ(-EBUSY, vdrv_set_backend(&d2, VDRV_RX, tap));
+	EXPECT_EQ(0, vdrv_set_backend(&d2, VDRV_TX, tap));
+	/* the same device attaching the same queue again is fine */
+	EXPECT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, tap));
+
+	/* the claim moves with a detach ... */
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, -1));
+	EXPECT_EQ(0, vdrv_set_backend(&d2, VDRV_RX, tap));
+	EXPECT_EQ(-EBUSY, vdrv_set_backend(&self->e.d, VDRV_RX, tap));
+	EXPECT_EQ(0, vdrv_set_backend(&d2, VDRV_RX, -1));
+	EXPECT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, tap));
+	EXPECT_EQ(-EBUSY, vdrv_set_backend(&d2, VDRV_RX, tap));
+
+	/* ... and with a close */
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, -1));
+	EXPECT_EQ(0, vdrv_set_backend(&d2, VDRV_RX, tap));
+	close(fd2);
+	vdrv_fini(&d2);
+	EXPECT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, tap));
+	rx_one(_metadata, &self->e, 1);
 }
 
 TEST_HARNESS_MAIN
