@@ -38,6 +38,7 @@ enum xtap_rx_status {
 	XTAP_RX_EMPTY,		/* the queue ring is empty */
 	XTAP_RX_NOBUFS,		/* the guest has too few buffers */
 	XTAP_RX_FAULT,		/* the rings cannot be used until the next kick */
+	XTAP_RX_AGAIN,		/* many bad chains in a row: end the round */
 };
 
 /**
@@ -96,12 +97,15 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 
 /* Gather chains until they hold @need bytes (one chain without MRG_RXBUF).
  * Gives everything back to the ring on EMPTY/FAULT; stops short, with what
- * it has, when the iovecs run out.
+ * it has, when the iovecs run out.  A guest that keeps making bad chains
+ * available gets AGAIN after a batch of them, so that the handler's budget
+ * bounds how long the worker holds the vq mutex.
  */
 static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 					  bool mergeable,
 					  struct xtap_rx_gather *g)
 {
+	unsigned int bad = 0;
 	struct xtap_chain c;
 
 	memset(g, 0, sizeof(*g));
@@ -134,9 +138,13 @@ bad:
 			 */
 			xtap_rx_gather_abort(vq, g);
 			xtap_vq_add_used(vq, c.head, 0);
+			if (++bad >= XTAP_VQ_BATCH)
+				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_SKIP:
 			xtap_rx_gather_abort(vq, g);
+			if (++bad >= XTAP_VQ_BATCH)
+				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_NOSPACE:
 			return XTAP_RX_DONE;
