@@ -289,6 +289,7 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 /* Sleep until the guest kicks, not until the next frame: see the top. */
 static void xtap_rx_park(struct xtap_vq *vq)
 {
+	lockdep_assert_held(&vq->mutex);
 	xtap_poll_stop(&vq->queue_poll);
 }
 

@@ -374,6 +374,7 @@ void xtap_vq_error(struct xtap_vq *vq, const char *fmt, ...)
 	struct va_format vaf;
 	va_list args;
 
+	lockdep_assert_held(&vq->mutex);
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
@@ -704,6 +705,7 @@ bool xtap_vq_avail_empty(struct xtap_vq *vq)
 {
 	__virtio16 v;
 
+	lockdep_assert_held(&vq->mutex);
 	if (vq->avail_idx != vq->last_avail_idx)
 		return false;
 	if (get_user(v, &vq->avail->idx))
@@ -721,6 +723,7 @@ bool xtap_vq_avail_grew(struct xtap_vq *vq)
 {
 	__virtio16 v;
 
+	lockdep_assert_held(&vq->mutex);
 	if (get_user(v, &vq->avail->idx))
 		return false;
 	return xtap_v16(v) != vq->avail_idx;
