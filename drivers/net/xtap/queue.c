@@ -17,6 +17,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/if_tun.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/rtnetlink.h>
