@@ -76,7 +76,7 @@ if [ -z "$bad" ]; then
 	ok "QEMU log has no vhost error and no userspace fallback"
 else
 	fail "QEMU log has no vhost error and no userspace fallback"
-	echo "$bad" | sed 's/^/# qemu: /'
+	while IFS= read -r l; do echo "# qemu: $l"; done <<< "$bad"
 fi
 if [ "$NL_STATUS" != ok ]; then
 	echo "# ---- L2 console (last 40 lines) ----"

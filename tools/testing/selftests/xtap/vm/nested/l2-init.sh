@@ -7,12 +7,12 @@
 # command line (the kernel hands unknown name=value words to init):
 #
 #   xt_nics=N          number of NICs; NIC i has MAC 52:54:00:77:00:0i
-#   xt_nicI=KB:Q       for NIC i: KB kilobytes to move each way, Q queue pairs
+#   xt_queues=Q0,Q1..  queue pairs of each NIC (more than one: ethtool -L)
 #
 # NIC i gets 10.77.<i+1>.2/24 and talks to the L1 host at 10.77.<i+1>.1:
 # print the negotiated virtio features, ping the host, fetch KB kilobytes
-# from its port 5001 and send the same bytes back to its port 5002 (the host
-# compares checksums; see peer.py).  Results go to the second serial port as
+# what its port 5001 sends and send the same bytes back to its port 5002 (the
+# host compares checksums; see peer.py).  Results go to the second serial port as
 # "XT key=value ..." lines; the last one is "XT done".  Then reboot -f, which
 # ends QEMU (-no-reboot).
 PATH=/bin:/sbin
@@ -27,19 +27,26 @@ rep() { echo "XT $*" > $R; }
 up() { cut -d' ' -f1 /proc/uptime; }
 rep "init uptime=$(up)"
 
-for m in $(cat /modules/order); do
+while read -r m; do
 	insmod "/modules/$m" || rep "error=insmod_$m"
-done
+done < /modules/order
 ip link set lo up
 
+nics() {
+	c=0
+	for d in /sys/class/net/eth*; do
+		[ -e "$d" ] && c=$((c + 1))
+	done
+	echo $c
+}
 n=${xt_nics:-0}
 # Wait for all NICs to appear (the modules probe them asynchronously).
 t=0
-while [ "$(ls -d /sys/class/net/eth* 2>/dev/null | wc -l)" -lt "$n" ] && [ $t -lt 300 ]; do
+while [ "$(nics)" -lt "$n" ] && [ $t -lt 300 ]; do
 	sleep 0.1
 	t=$((t + 1))
 done
-rep "modules uptime=$(up) nics=$(ls -d /sys/class/net/eth* 2>/dev/null | wc -l)"
+rep "modules uptime=$(up) nics=$(nics)"
 
 # devof I: the interface whose MAC ends in 0I.
 devof() {
@@ -50,9 +57,8 @@ devof() {
 
 i=0
 while [ $i -lt "$n" ]; do
-	eval "spec=\${xt_nic$i:-256:1}"
-	kb=${spec%%:*}
-	q=${spec#*:}
+	q=$(echo "${xt_queues:-}" | cut -d, -f$((i + 1)))
+	q=${q:-1}
 	host=10.77.$((i + 1)).1
 	dev=$(devof $i)
 	if [ -z "$dev" ]; then

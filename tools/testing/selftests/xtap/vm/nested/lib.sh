@@ -33,6 +33,9 @@
 #                                counters over the run (rx = from the guest)
 #   nested_has_feature I BIT     is virtio feature BIT negotiated on NIC I
 #   nested_cleanup               kill, close and delete everything
+#
+# The NL_ variables are this library's interface with its callers.
+# shellcheck disable=SC2034
 
 NL_NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NL_TOP=$(cd "$NL_NESTED_DIR/../../../../../.." && pwd)
@@ -82,8 +85,10 @@ nested_prepare() {
 	[ -r "$NL_KERNEL" ] || { NL_WHY="no $NL_KERNEL for the L2 guest"; return 1; }
 	case $NL_BACKEND in
 	macvtap)
-		modprobe -q vhost_net && modprobe -q macvtap && modprobe -q veth ||
-			{ NL_WHY="cannot load vhost_net, macvtap, veth"; return 1; }
+		if ! { modprobe -q vhost_net && modprobe -q macvtap && modprobe -q veth; }; then
+			NL_WHY="cannot load vhost_net, macvtap, veth"
+			return 1
+		fi
 		[ -c /dev/vhost-net ] || { NL_WHY="no /dev/vhost-net"; return 1; }
 		;;
 	xtap)
@@ -182,6 +187,7 @@ nested_preflight() {
 	# In a subshell: its descriptors close when it ends, so the real run
 	# opens fresh ones (a vhost fd keeps its first owner).
 	out=$(
+		# shellcheck disable=SC2030
 		NL_ARGS=()
 		nested_netdev "$@" || exit 1
 		printf 'quit\n' | timeout 300 qemu-system-x86_64 -accel tcg -machine q35 \
@@ -198,6 +204,7 @@ nested_counters() {
 }
 
 nested_qemu() {
+	# shellcheck disable=SC2031
 	qemu-system-x86_64 "${NL_QEMU[@]}" "${NL_ARGS[@]}"
 }
 
@@ -213,17 +220,17 @@ nested_progress() {
 }
 
 nested_run() {
-	local secs=$1 i specs=() nics="" append deadline
+	local secs=$1 i specs=() queues="" append deadline
 	shift
 	for ((i = 0; i < NL_N; i++)); do
 		specs+=("$i:$(nested_host_ip "$i"):$((NL_KB[i] * 1024))")
-		nics+=" xt_nic$i=${NL_KB[i]}:${NL_Q[i]}"
+		queues+=${queues:+,}${NL_Q[i]}
 	done
 	# Measured under nested TCG: the default CPU model boots faster than
 	# -cpu max (fewer alternatives to patch, no slow emulated vector
 	# code), and the crypto self-tests are seconds of pure emulation.
 	append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off tsc=reliable"
-	append+=" cryptomgr.notests xt_nics=$NL_N$nics"
+	append+=" cryptomgr.notests xt_nics=$NL_N xt_queues=$queues"
 	NL_QEMU=(-accel tcg -machine q35 -smp 1 -m 256
 		-nodefaults -nographic -no-reboot -monitor none
 		-serial "file:$NL_WORK/console" -serial "file:$NL_WORK/results"
