@@ -12,11 +12,17 @@
  * other direction (guest -> host) frames are handed to the queue, which
  * builds skbs and gives them to the stack.
  *
- * Wake-ups use the queue file's poll wait queue: when the ring goes from
- * empty to non-empty the producer wakes it with EPOLLIN, and when the
- * netdev may transmit again it wakes it with EPOLLOUT.  The vhost side
- * registers on it with vfs_poll() on the queue file, the way vhost-net polls
- * a tun socket.
+ * Wake-ups use the queue file's poll wait queue: after every frame the
+ * producer puts into the ring it wakes the queue with EPOLLIN if anybody
+ * waits on it (wq_has_sleeper(): a cheap test when nobody does; "only on
+ * empty -> non-empty" cannot be decided by the producer without racing the
+ * consumer).  The vhost side registers on it with vfs_poll() on the queue
+ * file, the way vhost-net polls a tun socket; its wakeup callback sees the
+ * EPOLLIN key.  Writes never wait (there is no send buffer accounting), so
+ * poll always reports EPOLLOUT and there is no EPOLLOUT wake-up.  When the
+ * device is deleted the queue is woken once with EPOLLIN | EPOLLERR |
+ * EPOLLHUP, poll then reports EPOLLERR, and every call below that needs the
+ * device fails (-EBADFD) or finds an empty ring.
  *
  * Unless stated otherwise, the functions below may sleep (they copy from or
  * to user memory; the vhost worker runs with the owner's mm) and must be
@@ -68,9 +74,14 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  *   stack (netif_receive_skb_list with BHs disabled).  Returns the bytes
  *   consumed from @from, or -errno: -EINVAL malformed, -ENOMEM, -EFAULT,
  *   -EBADFD when the device is gone.
+ *   Also -EIO when the interface is down (counted, as tun does).  The
+ *   bytes consumed are always all of @from.  With @batch, the skbs are
+ *   counted as received when appended.
  * xtap_queue_consume_batch(): takes up to @n entries from the ring into
- *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark).
- *   Returns the number taken; 0 when empty or the device is gone.
+ *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark,
+ *   half the ring).  Returns the number taken; 0 when empty or the device
+ *   is gone.  Process context only (the consumer lock is taken without
+ *   disabling BHs).
  * xtap_queue_unconsume(): puts entries taken by consume_batch back at the
  *   head, in order (used when a backend detaches with entries in hand);
  *   entries that no longer fit are freed and counted as drops.
@@ -79,10 +90,13 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  * xtap_queue_rx_ptr(): writes the vnet header (current size; num_buffers,
  *   if present, is written as 1) then the frame into @to, and frees @ptr in
  *   every case.  Returns the bytes written or -errno (-EFAULT; -EINVAL when
- *   the frame cannot be described by a vnet header).  When @to is shorter
- *   than the header plus frame, the frame is truncated, counted as an rx
- *   error, and the bytes written are returned.
- * xtap_queue_ptr_free(): frees a ring entry without delivering it.
+ *   the frame cannot be described by a vnet header, e.g. a GSO skb on a
+ *   queue without IFF_VNET_HDR, or when @to cannot hold the whole vnet
+ *   header; both counted as tx_drop_hdr).  When @to is shorter than the
+ *   header plus frame, the frame is truncated, counted (tx_truncated, the
+ *   netdev's tx_errors), and the bytes written are returned.
+ * xtap_queue_ptr_free(): frees a ring entry without delivering it (not
+ *   counted: the caller counts the drop if it is one).
  * xtap_queue_rx_empty(): lockless "ring looks empty" test for pollers.
  *   Never sleeps.
  */

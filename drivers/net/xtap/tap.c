@@ -3,12 +3,19 @@
  * Copyright (C) 2026 The xtap authors.
  *
  * The xtap net_device and its rtnl_link_ops (ip link add NAME type xtap).
+ *
+ * Host -> guest: ndo_start_xmit puts skb pointers into the ring of the
+ * queue whose index is the skb's netdev tx queue.  A full ring stops that
+ * tx queue (the qdisc holds further frames) and the queue's consumer wakes
+ * it once the ring has drained to half; frames are dropped, and counted,
+ * only when no queue is attached.
  */
 
 #include "xtap.h"
 
 #include <linux/etherdevice.h>
 #include <linux/if_ether.h>
+#include <linux/if_tun.h>
 #include <linux/netdevice.h>
 #include <net/rtnetlink.h>
 #include <uapi/linux/xtap.h>
@@ -16,26 +23,282 @@
 #define XTAP_MIN_MTU	68
 #define XTAP_MAX_MTU	65535
 
+/* Offloads TUNSETOFFLOAD switches; everything else is always on. */
+#define XTAP_OFFLOAD_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_TSO | \
+				 NETIF_F_TSO6 | NETIF_F_TSO_ECN)
+#define XTAP_FEATURES		(NETIF_F_SG | NETIF_F_HIGHDMA | \
+				 XTAP_OFFLOAD_FEATURES)
+/* TUNSETOFFLOAD arguments we accept (UFO is accepted and ignored). */
+#define XTAP_TUN_F_ALL		(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | \
+				 TUN_F_TSO_ECN | TUN_F_UFO)
+
 static atomic64_t xtap_dev_ids = ATOMIC64_INIT(0);
 
-static netdev_tx_t xtap_start_xmit(struct sk_buff *skb, struct net_device *dev)
+/* Drop @skb, counted on @slot with @reason. */
+static netdev_tx_t xtap_xmit_drop(struct xtap_dev *xt, unsigned int slot,
+				  struct sk_buff *skb, enum xtap_stat reason)
 {
-	/* No queue can be attached yet: every frame is a counted drop. */
-	dev_core_stats_tx_dropped_inc(dev);
+	xtap_stats_inc(xt, slot, reason);
 	kfree_skb(skb);
 	return NETDEV_TX_OK;
 }
 
+/* Stop @txq, whose queue ring @r is full (the high watermark). */
+static void xtap_txq_stop(struct netdev_queue *txq, struct xtap_ring *r)
+{
+	netif_tx_stop_queue(txq);
+	/* Pairs with smp_mb() in xtap_queue_wake_txq(): if the consumer
+	 * drained the ring before it could see the stop, we see its
+	 * progress here and restart the queue ourselves.
+	 */
+	smp_mb__after_atomic();
+	if (xtap_ring_occupancy(r) <= xtap_ring_size(r) / 2)
+		netif_tx_start_queue(txq);
+}
+
+/* Synchronization: netif_tx_lock of the skb's tx queue (no LLTX) in BH
+ * context under rcu_read_lock_bh(); the ring's producer lock serialises
+ * producers that meet on one ring while queues are re-indexed.
+ */
+static netdev_tx_t xtap_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	unsigned int idx = skb_get_queue_mapping(skb);
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, idx);
+	unsigned int n = READ_ONCE(xt->numqueues);
+	unsigned int len = skb->len;
+	struct xtap_queue *q = NULL;
+	struct xtap_ring *r;
+	bool own, stop;
+
+	if (likely(n)) {
+		q = rcu_dereference_bh(xt->queues[idx < n ? idx : idx % n]);
+		if (unlikely(!q)) {
+			/* A detach moved the queues meanwhile: try again. */
+			n = READ_ONCE(xt->numqueues);
+			if (n)
+				q = rcu_dereference_bh(xt->queues[idx % n]);
+		}
+	}
+	if (unlikely(!q))
+		return xtap_xmit_drop(xt, idx, skb, XTAP_STAT_TX_DROP_NO_QUEUE);
+
+	/* Is @txq the one @q's consumer wakes?  Only then may we stop it. */
+	own = READ_ONCE(q->index) == idx;
+	r = &q->ring;
+
+	spin_lock(&r->producer_lock);
+	if (unlikely(__xtap_ring_full(r))) {
+		spin_unlock(&r->producer_lock);
+		if (!own)
+			return xtap_xmit_drop(xt, idx, skb,
+					      XTAP_STAT_TX_DROP_RING_FULL);
+		/* Only after a re-index: hand the frame back to the qdisc. */
+		xtap_txq_stop(txq, r);
+		xtap_stats_inc(xt, idx, XTAP_STAT_TX_BUSY);
+		return NETDEV_TX_BUSY;
+	}
+
+	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
+		spin_unlock(&r->producer_lock);
+		return xtap_xmit_drop(xt, idx, skb, XTAP_STAT_TX_DROP_NOMEM);
+	}
+	skb_tx_timestamp(skb);
+	/* The reader may hold the frame for a long time: free the socket. */
+	skb_orphan(skb);
+	nf_reset_ct(skb);
+
+	/* Cannot fail: the slot was free and we are the only producer. */
+	__xtap_ring_produce(r, skb);
+	stop = own && __xtap_ring_full(r);
+	spin_unlock(&r->producer_lock);
+
+	xtap_stats_pkt(xt, idx, XTAP_STAT_TX_PACKETS, len);
+	if (stop) {
+		xtap_txq_stop(txq, r);
+		xtap_stats_inc(xt, idx, XTAP_STAT_TX_STOPS);
+	}
+	xtap_queue_wake_readers(q);
+	return NETDEV_TX_OK;
+}
+
+/* Synchronization: called by the core under rcu_read_lock_bh() before the
+ * tx queue lock is taken; reads numqueues locklessly (a stale value only
+ * picks a queue that xtap_start_xmit() re-maps).
+ */
+static u16 xtap_select_queue(struct net_device *dev, struct sk_buff *skb,
+			     struct net_device *sb_dev)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	unsigned int n = READ_ONCE(xt->numqueues);
+
+	if (n <= 1)
+		return 0;
+	if (skb_rx_queue_recorded(skb))
+		return skb_get_rx_queue(skb) % n;
+	return reciprocal_scale(skb_get_hash(skb), n);
+}
+
+/* Synchronization: rtnl_lock (netdev_update_features). */
+static netdev_features_t xtap_fix_features(struct net_device *dev,
+					   netdev_features_t features)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+
+	return features & (~XTAP_OFFLOAD_FEATURES | xt->tap_features);
+}
+
+/**
+ * xtap_tap_set_offload() - apply a TUNSETOFFLOAD argument to the device
+ * @xt: the device
+ * @arg: TUN_F_* flags: what the readers of the queues can take
+ *
+ * Offloads are per device, like the features they select: the last call
+ * on any queue wins.  TSO needs TUN_F_CSUM, and is left off without it;
+ * TUN_F_UFO is accepted and has no effect (the stack has no UFO to give).
+ *
+ * Context: rtnl_lock held.
+ * Return: 0, or -EINVAL for unknown flags.
+ */
+int xtap_tap_set_offload(struct xtap_dev *xt, unsigned long arg)
+{
+	netdev_features_t f = 0;
+
+	ASSERT_RTNL();
+	if (arg & ~(unsigned long)XTAP_TUN_F_ALL)
+		return -EINVAL;
+	if (arg & TUN_F_CSUM) {
+		f |= NETIF_F_HW_CSUM;
+		if (arg & TUN_F_TSO4)
+			f |= NETIF_F_TSO;
+		if (arg & TUN_F_TSO6)
+			f |= NETIF_F_TSO6;
+		if ((arg & TUN_F_TSO_ECN) && (arg & (TUN_F_TSO4 | TUN_F_TSO6)))
+			f |= NETIF_F_TSO_ECN;
+	}
+	xt->tap_features = f;
+	netdev_update_features(xt->dev);
+	return 0;
+}
+
+/**
+ * xtap_stats_read() - sum the per-CPU counters of one queue slot
+ * @xt: the device
+ * @slot: queue slot, below dev->num_tx_queues
+ * @out: %XTAP_STAT_NUM counters, added to
+ *
+ * Context: any.
+ */
+void xtap_stats_read(struct xtap_dev *xt, unsigned int slot, u64 *out)
+{
+	u64 tmp[XTAP_STAT_NUM];
+	unsigned int start, i;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct xtap_stats *st = per_cpu_ptr(xt->stats[slot], cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			for (i = 0; i < XTAP_STAT_NUM; i++)
+				tmp[i] = u64_stats_read(&st->v[i]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		for (i = 0; i < XTAP_STAT_NUM; i++)
+			out[i] += tmp[i];
+	}
+}
+
+/* Synchronization: none needed; counters are per-CPU u64_stats. */
+static void xtap_get_stats64(struct net_device *dev,
+			     struct rtnl_link_stats64 *s)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	u64 v[XTAP_STAT_NUM] = {};
+	unsigned int i;
+
+	for (i = 0; i < dev->num_tx_queues; i++)
+		xtap_stats_read(xt, i, v);
+
+	s->tx_packets = v[XTAP_STAT_TX_PACKETS];
+	s->tx_bytes = v[XTAP_STAT_TX_BYTES];
+	s->tx_dropped = v[XTAP_STAT_TX_DROP_NO_QUEUE] +
+			v[XTAP_STAT_TX_DROP_RING_FULL] +
+			v[XTAP_STAT_TX_DROP_NOMEM] +
+			v[XTAP_STAT_TX_DROP_HDR] +
+			v[XTAP_STAT_TX_DROP_DETACHED];
+	s->tx_errors = v[XTAP_STAT_TX_TRUNCATED];
+	s->rx_packets = v[XTAP_STAT_RX_PACKETS];
+	s->rx_bytes = v[XTAP_STAT_RX_BYTES];
+	s->rx_dropped = v[XTAP_STAT_RX_DROP_MALFORMED] +
+			v[XTAP_STAT_RX_DROP_NOMEM] +
+			v[XTAP_STAT_RX_DROP_FAULT] +
+			v[XTAP_STAT_RX_DROP_DOWN];
+	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
+	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
+}
+
+static void xtap_free_stats(struct xtap_dev *xt)
+{
+	unsigned int i;
+
+	if (!xt->stats)
+		return;
+	for (i = 0; i < xt->dev->num_tx_queues; i++)
+		free_percpu(xt->stats[i]);
+	kfree(xt->stats);
+	xt->stats = NULL;
+}
+
+/* Synchronization: rtnl_lock (register_netdevice). */
+static int xtap_dev_init(struct net_device *dev)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	unsigned int i;
+	int cpu;
+
+	xt->stats = kcalloc(dev->num_tx_queues, sizeof(*xt->stats),
+			    GFP_KERNEL);
+	if (!xt->stats)
+		return -ENOMEM;
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		xt->stats[i] = alloc_percpu(struct xtap_stats);
+		if (!xt->stats[i]) {
+			xtap_free_stats(xt);
+			return -ENOMEM;
+		}
+		for_each_possible_cpu(cpu)
+			u64_stats_init(&per_cpu_ptr(xt->stats[i], cpu)->syncp);
+	}
+	xt->id = atomic64_inc_return(&xtap_dev_ids);
+	pr_debug("device %llu created\n", xt->id);
+	return 0;
+}
+
+/* Synchronization: rtnl_lock.  Normally dellink did this already. */
+static void xtap_dev_uninit(struct net_device *dev)
+{
+	xtap_queue_node_del(netdev_priv(dev));
+}
+
 static const struct net_device_ops xtap_netdev_ops = {
+	.ndo_init		= xtap_dev_init,
+	.ndo_uninit		= xtap_dev_uninit,
 	.ndo_start_xmit		= xtap_start_xmit,
+	.ndo_select_queue	= xtap_select_queue,
+	.ndo_fix_features	= xtap_fix_features,
+	.ndo_get_stats64	= xtap_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+/* Runs when the net_device is freed: after unregistration and an RCU grace
+ * period, or when register_netdevice() fails after ndo_init.
+ */
 static void xtap_dev_free(struct net_device *dev)
 {
 	struct xtap_dev *xt = netdev_priv(dev);
 
+	xtap_free_stats(xt);
 	pr_debug("device %llu destroyed\n", xt->id);
 }
 
@@ -45,11 +308,21 @@ static void xtap_setup(struct net_device *dev)
 
 	ether_setup(dev);
 	xt->dev = dev;
+	xt->minor = -1;
+	INIT_LIST_HEAD(&xt->queue_list);
 	dev->netdev_ops = &xtap_netdev_ops;
+	dev->ethtool_ops = &xtap_ethtool_ops;
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = xtap_dev_free;
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
-	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE | IFF_NO_QUEUE;
+	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+	/* The queue node is named after the ifindex, which a move to
+	 * another namespace could change.
+	 */
+	dev->features |= NETIF_F_NETNS_LOCAL;
+	dev->hw_features = XTAP_FEATURES;
+	dev->features |= XTAP_FEATURES;
+	dev->vlan_features = XTAP_FEATURES;
 	dev->min_mtu = XTAP_MIN_MTU;
 	dev->max_mtu = XTAP_MAX_MTU;
 	eth_hw_addr_random(dev);
@@ -70,9 +343,16 @@ static int xtap_validate(struct nlattr *tb[], struct nlattr *data[],
 			return -EADDRNOTAVAIL;
 		}
 	}
+	if (tb[IFLA_NUM_TX_QUEUES] &&
+	    nla_get_u32(tb[IFLA_NUM_TX_QUEUES]) > XTAP_MAX_QUEUES) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[IFLA_NUM_TX_QUEUES],
+				    "xtap: at most 256 tx queues");
+		return -EINVAL;
+	}
 	return 0;
 }
 
+/* Synchronization: rtnl_lock. */
 static int xtap_newlink(struct net *src_net, struct net_device *dev,
 			struct nlattr *tb[], struct nlattr *data[],
 			struct netlink_ext_ack *extack)
@@ -80,13 +360,28 @@ static int xtap_newlink(struct net *src_net, struct net_device *dev,
 	struct xtap_dev *xt = netdev_priv(dev);
 	int ret;
 
-	xt->id = atomic64_inc_return(&xtap_dev_ids);
+	/* Carrier only while a queue is attached. */
+	netif_carrier_off(dev);
 	ret = register_netdevice(dev);
 	if (ret)
 		return ret;
 
-	pr_debug("device %llu created\n", xt->id);
+	ret = xtap_queue_node_add(xt);
+	if (ret) {
+		NL_SET_ERR_MSG(extack, "xtap: cannot create the queue node");
+		unregister_netdevice(dev);
+		return ret;
+	}
 	return 0;
+}
+
+/* Synchronization: rtnl_lock. */
+static void xtap_dellink(struct net_device *dev, struct list_head *head)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+
+	xtap_queue_node_del(xt);
+	unregister_netdevice_queue(dev, head);
 }
 
 static struct rtnl_link_ops xtap_link_ops __read_mostly = {
@@ -95,22 +390,41 @@ static struct rtnl_link_ops xtap_link_ops __read_mostly = {
 	.setup		= xtap_setup,
 	.validate	= xtap_validate,
 	.newlink	= xtap_newlink,
+	.dellink	= xtap_dellink,
 };
 
 /**
- * xtap_tap_init() - register the xtap rtnl link kind
+ * xtap_tap_init() - register the queue node region and the link kind
  *
+ * Context: module init.
  * Return: 0 or a negative errno.
  */
 int xtap_tap_init(void)
 {
-	return rtnl_link_register(&xtap_link_ops);
+	int ret;
+
+	ret = xtap_queue_init();
+	if (ret)
+		goto err_queue;
+	ret = rtnl_link_register(&xtap_link_ops);
+	if (ret)
+		goto err_link;
+	return 0;
+
+err_link:
+	xtap_queue_exit();
+err_queue:
+	return ret;
 }
 
 /**
- * xtap_tap_exit() - unregister the link kind, deleting every xtap device
+ * xtap_tap_exit() - unregister the link kind (deleting every xtap device),
+ * then the queue node region
+ *
+ * Context: module exit; no queue file can be open (each pins the module).
  */
 void xtap_tap_exit(void)
 {
 	rtnl_link_unregister(&xtap_link_ops);
+	xtap_queue_exit();
 }

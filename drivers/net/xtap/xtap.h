@@ -3,28 +3,240 @@
  * Copyright (C) 2026 The xtap authors.
  *
  * Core definitions shared by the files of the xtap module.
+ *
+ * Lock order (outermost first):
+ *   rtnl_lock                      device and queue configuration
+ *     ring consumer_lock           one consumer of a queue ring at a time
+ *       ring producer_lock         ndo_start_xmit (softirq), so taken _bh
+ *                                  from process context
+ *   RCU (BH flavour in the xmit path) protects the datapath's view of
+ *   xtap_dev.queues[] and of xtap_queue.xt.
  */
 #ifndef _XTAP_H
 #define _XTAP_H
 
+#include <linux/list.h>
 #include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/wait.h>
+
+#include "ring.h"
 
 #define XTAP_DRV_NAME		"xtap"
 #define XTAP_DRV_VERSION	"0.1"
+
+/* Most queues (opens of the queue node) one device can have. */
+#define XTAP_MAX_QUEUES		256
+/* Bounds of a queue ring; the size is dev->tx_queue_len rounded up. */
+#define XTAP_RING_MIN_SIZE	16U
+#define XTAP_RING_MAX		XTAP_RING_MAX_SIZE
+
+/**
+ * enum xtap_stat - per-queue counters
+ *
+ * "tx" is the netdev's transmit direction (host stack -> queue ring ->
+ * reader), "rx" its receive direction (writer -> stack).  Every drop has a
+ * counter of its own, named after its reason.
+ *
+ * @XTAP_STAT_TX_PACKETS: frames put into a queue ring
+ * @XTAP_STAT_TX_BYTES: bytes of those frames
+ * @XTAP_STAT_TX_DROP_NO_QUEUE: dropped: no queue attached
+ * @XTAP_STAT_TX_DROP_RING_FULL: dropped: ring full on a queue that is not
+ *	the one of the netdev tx queue (only while queues are re-indexed)
+ * @XTAP_STAT_TX_DROP_NOMEM: dropped: no memory to orphan the frame
+ * @XTAP_STAT_TX_DROP_HDR: dropped at read: no vnet header can describe it
+ * @XTAP_STAT_TX_DROP_DETACHED: dropped: still queued when the queue was
+ *	closed, or did not fit back into the ring (unconsume)
+ * @XTAP_STAT_TX_TRUNCATED: delivered truncated (reader's buffer too short)
+ * @XTAP_STAT_TX_STOPS: netdev tx queue stopped at the high watermark
+ * @XTAP_STAT_TX_WAKES: netdev tx queue woken at the low watermark
+ * @XTAP_STAT_TX_BUSY: frame handed back to the qdisc (NETDEV_TX_BUSY)
+ * @XTAP_STAT_RX_PACKETS: frames handed to the stack
+ * @XTAP_STAT_RX_BYTES: bytes of those frames
+ * @XTAP_STAT_RX_DROP_MALFORMED: rejected: malformed vnet header or frame
+ * @XTAP_STAT_RX_DROP_NOMEM: dropped: no memory for the skb
+ * @XTAP_STAT_RX_DROP_FAULT: dropped: bad user memory
+ * @XTAP_STAT_RX_DROP_DOWN: dropped: the interface is down
+ * @XTAP_STAT_NUM: number of counters
+ */
+enum xtap_stat {
+	XTAP_STAT_TX_PACKETS,
+	XTAP_STAT_TX_BYTES,
+	XTAP_STAT_TX_DROP_NO_QUEUE,
+	XTAP_STAT_TX_DROP_RING_FULL,
+	XTAP_STAT_TX_DROP_NOMEM,
+	XTAP_STAT_TX_DROP_HDR,
+	XTAP_STAT_TX_DROP_DETACHED,
+	XTAP_STAT_TX_TRUNCATED,
+	XTAP_STAT_TX_STOPS,
+	XTAP_STAT_TX_WAKES,
+	XTAP_STAT_TX_BUSY,
+	XTAP_STAT_RX_PACKETS,
+	XTAP_STAT_RX_BYTES,
+	XTAP_STAT_RX_DROP_MALFORMED,
+	XTAP_STAT_RX_DROP_NOMEM,
+	XTAP_STAT_RX_DROP_FAULT,
+	XTAP_STAT_RX_DROP_DOWN,
+	XTAP_STAT_NUM
+};
+
+/**
+ * struct xtap_stats - one CPU's counters of one queue slot
+ * @v: the counters, indexed by &enum xtap_stat
+ * @syncp: makes 64-bit reads consistent on 32-bit hosts
+ */
+struct xtap_stats {
+	u64_stats_t v[XTAP_STAT_NUM];
+	struct u64_stats_sync syncp;
+};
 
 /**
  * struct xtap_dev - private part of an xtap net_device
  * @dev: the net_device this is the private area of
  * @id: serial number, for lifetime messages
+ * @minor: minor number of the queue node, -1 while there is none
+ * @node: the queue node's class device, NULL while there is none
+ * @queue_list: every queue attached to the device, enabled or not
+ * @nqueues: number of entries of @queue_list
+ * @numqueues: number of enabled queues, the first entries of @queues
+ * @tap_features: offloads allowed by the last TUNSETOFFLOAD
+ * @stats: per-CPU counters of each queue slot (netdev tx queue index),
+ *	dev->num_tx_queues of them
+ * @queues: the enabled queues, indexed like the netdev tx queues
+ *
+ * Everything but @dev, @id and @stats is written under rtnl_lock.  The
+ * datapath reads @numqueues with READ_ONCE() and @queues[] under RCU.
  */
 struct xtap_dev {
 	struct net_device *dev;
 	u64 id;
+	int minor;
+	struct device *node;
+	struct list_head queue_list;
+	unsigned int nqueues;
+	unsigned int numqueues;
+	netdev_features_t tap_features;
+	struct xtap_stats __percpu **stats;
+	struct xtap_queue __rcu *queues[XTAP_MAX_QUEUES];
 };
+
+/**
+ * struct xtap_queue - one open of /dev/xtap<ifindex>
+ * @ring: frames for the reader (skb pointers, or tagged xdp_frame pointers)
+ * @xt: the device, NULL once the device is deleted or the queue released
+ * @wq: poll and blocking-read wait queue; woken with EPOLLIN on new frames
+ * @node: entry in xtap_dev.queue_list
+ * @id: serial number, for lifetime messages
+ * @flags: IFF_* flags reported by TUNGETIFF
+ * @vnet_hdr_sz: size of the vnet header when IFF_VNET_HDR is set
+ * @sndbuf: value of the last TUNSETSNDBUF
+ * @index: position in xtap_dev.queues[] while @enabled
+ * @enabled: receives frames (TUNSETQUEUE attach/detach)
+ *
+ * @xt, @node, @index and @enabled are written under rtnl_lock; @xt only
+ * ever goes from the device to NULL.  @flags, @vnet_hdr_sz and @sndbuf are
+ * written under rtnl_lock and read locklessly by the datapath.
+ */
+struct xtap_queue {
+	struct xtap_ring ring;
+	struct xtap_dev __rcu *xt;
+	wait_queue_head_t wq;
+	struct list_head node;
+	u64 id;
+	unsigned int flags;
+	int vnet_hdr_sz;
+	int sndbuf;
+	u16 index;
+	bool enabled;
+};
+
+/**
+ * xtap_stats_add() - add to one counter of a queue slot
+ * @xt: the device
+ * @slot: queue slot, below dev->num_tx_queues
+ * @stat: the counter
+ * @val: the amount
+ *
+ * Any context.
+ */
+static inline void xtap_stats_add(struct xtap_dev *xt, unsigned int slot,
+				  enum xtap_stat stat, u64 val)
+{
+	struct xtap_stats *st = get_cpu_ptr(xt->stats[slot]);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_add(&st->v[stat], val);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(xt->stats[slot]);
+}
+
+/**
+ * xtap_stats_inc() - count one event of a queue slot
+ * @xt: the device
+ * @slot: queue slot, below dev->num_tx_queues
+ * @stat: the counter
+ */
+static inline void xtap_stats_inc(struct xtap_dev *xt, unsigned int slot,
+				  enum xtap_stat stat)
+{
+	xtap_stats_add(xt, slot, stat, 1);
+}
+
+/**
+ * xtap_stats_pkt() - count a frame: its packet and byte counters
+ * @xt: the device
+ * @slot: queue slot, below dev->num_tx_queues
+ * @pkts: XTAP_STAT_TX_PACKETS or XTAP_STAT_RX_PACKETS; the byte counter
+ *	follows it
+ * @len: bytes
+ */
+static inline void xtap_stats_pkt(struct xtap_dev *xt, unsigned int slot,
+				  enum xtap_stat pkts, unsigned int len)
+{
+	struct xtap_stats *st = get_cpu_ptr(xt->stats[slot]);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_inc(&st->v[pkts]);
+	u64_stats_add(&st->v[pkts + 1], len);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(xt->stats[slot]);
+}
+
+/**
+ * xtap_queue_slot() - the stats slot of a queue
+ * @xt: the queue's device
+ * @q: the queue
+ *
+ * Return: the queue's index, clamped to the device's queue count (the
+ * index of a disabled queue is the one it had last).
+ */
+static inline unsigned int xtap_queue_slot(struct xtap_dev *xt,
+					   struct xtap_queue *q)
+{
+	unsigned int idx = READ_ONCE(q->index);
+
+	return min(idx, xt->dev->num_tx_queues - 1);
+}
 
 /* tap.c */
 int xtap_tap_init(void);
 void xtap_tap_exit(void);
+int xtap_tap_set_offload(struct xtap_dev *xt, unsigned long arg);
+void xtap_stats_read(struct xtap_dev *xt, unsigned int slot, u64 *out);
+
+/* queue.c */
+int xtap_queue_init(void);
+void xtap_queue_exit(void);
+int xtap_queue_node_add(struct xtap_dev *xt);
+void xtap_queue_node_del(struct xtap_dev *xt);
+void xtap_queue_wake_readers(struct xtap_queue *q);
+unsigned int xtap_queue_ring_size(struct net_device *dev);
+
+/* ethtool.c */
+extern const struct ethtool_ops xtap_ethtool_ops;
 
 /* vhost.c */
 int xtap_vhost_init(void);

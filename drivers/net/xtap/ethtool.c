@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * ethtool: driver info (-i), counters (-S), channels (-l), rings (-g).
+ */
+
+#include "xtap.h"
+
+#include <linux/ethtool.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+
+static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
+	[XTAP_STAT_TX_PACKETS]		= "tx_packets",
+	[XTAP_STAT_TX_BYTES]		= "tx_bytes",
+	[XTAP_STAT_TX_DROP_NO_QUEUE]	= "tx_drop_no_queue",
+	[XTAP_STAT_TX_DROP_RING_FULL]	= "tx_drop_ring_full",
+	[XTAP_STAT_TX_DROP_NOMEM]	= "tx_drop_nomem",
+	[XTAP_STAT_TX_DROP_HDR]		= "tx_drop_hdr",
+	[XTAP_STAT_TX_DROP_DETACHED]	= "tx_drop_detached",
+	[XTAP_STAT_TX_TRUNCATED]	= "tx_truncated",
+	[XTAP_STAT_TX_STOPS]		= "tx_stops",
+	[XTAP_STAT_TX_WAKES]		= "tx_wakes",
+	[XTAP_STAT_TX_BUSY]		= "tx_busy",
+	[XTAP_STAT_RX_PACKETS]		= "rx_packets",
+	[XTAP_STAT_RX_BYTES]		= "rx_bytes",
+	[XTAP_STAT_RX_DROP_MALFORMED]	= "rx_drop_malformed",
+	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
+	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
+	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+};
+
+/* Device totals, then each queue slot's counters. */
+static int xtap_get_sset_count(struct net_device *dev, int sset)
+{
+	if (sset != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return XTAP_STAT_NUM * (1 + dev->num_tx_queues);
+}
+
+static void xtap_get_strings(struct net_device *dev, u32 sset, u8 *buf)
+{
+	unsigned int q, i;
+
+	if (sset != ETH_SS_STATS)
+		return;
+	for (i = 0; i < XTAP_STAT_NUM; i++)
+		ethtool_sprintf(&buf, "%s", xtap_stat_names[i]);
+	for (q = 0; q < dev->num_tx_queues; q++)
+		for (i = 0; i < XTAP_STAT_NUM; i++)
+			ethtool_sprintf(&buf, "q%u_%s", q, xtap_stat_names[i]);
+}
+
+static void xtap_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	unsigned int q, i;
+	u64 *slot;
+
+	memset(data, 0, sizeof(u64) * XTAP_STAT_NUM * (1 + dev->num_tx_queues));
+	for (q = 0; q < dev->num_tx_queues; q++) {
+		slot = data + XTAP_STAT_NUM * (1 + q);
+		xtap_stats_read(xt, q, slot);
+		for (i = 0; i < XTAP_STAT_NUM; i++)
+			data[i] += slot[i];
+	}
+}
+
+static void xtap_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, XTAP_DRV_NAME, sizeof(info->driver));
+	strscpy(info->version, XTAP_DRV_VERSION, sizeof(info->version));
+	strscpy(info->bus_info, "virtual", sizeof(info->bus_info));
+}
+
+/* Synchronization: rtnl_lock (ethtool ioctl and netlink). */
+static void xtap_get_channels(struct net_device *dev,
+			      struct ethtool_channels *ch)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+
+	ch->max_combined = dev->num_tx_queues;
+	ch->combined_count = xt->numqueues;
+}
+
+static void xtap_get_ringparam(struct net_device *dev,
+			       struct ethtool_ringparam *ring,
+			       struct kernel_ethtool_ringparam *kring,
+			       struct netlink_ext_ack *extack)
+{
+	/* The queue rings carry the netdev's tx direction. */
+	ring->tx_max_pending = XTAP_RING_MAX;
+	ring->tx_pending = xtap_queue_ring_size(dev);
+}
+
+const struct ethtool_ops xtap_ethtool_ops = {
+	.get_drvinfo		= xtap_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= xtap_get_sset_count,
+	.get_strings		= xtap_get_strings,
+	.get_ethtool_stats	= xtap_get_ethtool_stats,
+	.get_channels		= xtap_get_channels,
+	.get_ringparam		= xtap_get_ringparam,
+};
