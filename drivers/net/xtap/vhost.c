@@ -2,52 +2,622 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * /dev/vhost-xtap: the vhost-net compatible backend device.
+ * /dev/vhost-xtap: the vhost-net compatible backend device.  This file is
+ * the control plane: the ioctls, the owner and its workers, the memory
+ * table and attaching xtap queues as backends.  The rings are in vq.c, the
+ * workers in poll.c and the datapath in tx.c and rx.c.
  */
 
 #include "xtap.h"
+#include "poll.h"
+#include "queue.h"
+#include "rx.h"
+#include "tx.h"
+#include "vhost.h"
+#include "vq.h"
 
+#include <linux/eventfd.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/vhost.h>
+#include <uapi/linux/virtio_config.h>
+#include <uapi/linux/virtio_net.h>
+#include <uapi/linux/virtio_ring.h>
 #include <uapi/linux/xtap.h>
 
-/**
- * struct xtap_vhost - state of one open of /dev/vhost-xtap
- * @id: serial number, for lifetime messages
- */
-struct xtap_vhost {
-	u64 id;
-};
+static unsigned int max_mem_regions = 64;
+module_param(max_mem_regions, uint, 0644);
+MODULE_PARM_DESC(max_mem_regions,
+		 "Most regions in a VHOST_SET_MEM_TABLE (default 64, at most 65536)");
+
+#define XTAP_VHOST_FEATURES	(BIT_ULL(VIRTIO_F_NOTIFY_ON_EMPTY) |	\
+				 BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |	\
+				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
+				 BIT_ULL(VIRTIO_F_VERSION_1) |		\
+				 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |	\
+				 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR))
+/* No IOTLB (no VIRTIO_F_ACCESS_PLATFORM): no backend features either. */
+#define XTAP_VHOST_BACKEND_FEATURES	0ULL
+/* Largest ring VHOST_SET_VRING_NUM accepts (the split ring maximum). */
+#define XTAP_VHOST_MAX_RING	32768
 
 static atomic64_t xtap_vhost_ids = ATOMIC64_INIT(0);
 
-static int xtap_vhost_open(struct inode *inode, struct file *file)
+static int xtap_vhost_check_owner(struct xtap_vhost *xv)
 {
-	struct xtap_vhost *xv;
+	lockdep_assert_held(&xv->mutex);
+	return xv->mm && xv->mm == current->mm ? 0 : -EPERM;
+}
 
-	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
-	if (!xv)
-		return -ENOMEM;
-	xv->id = atomic64_inc_return(&xtap_vhost_ids);
-	file->private_data = xv;
-	pr_debug("vhost %llu created\n", xv->id);
+/* Detach the backend of @vq (vq mutex held): stop polling it, give frames
+ * the RX worker still holds back to its ring.  The worker cannot be using
+ * the queue (it runs under the same mutex).  Returns the file, whose
+ * reference the caller drops.
+ */
+static struct file *xtap_vhost_detach(struct xtap_vq *vq)
+{
+	struct file *file = vq->backend;
+
+	lockdep_assert_held(&vq->mutex);
+	if (!file)
+		return NULL;
+	xtap_poll_stop(&vq->queue_poll);
+	if (vq->index == XTAP_VHOST_VQ_RX)
+		xtap_rx_return_pending(vq);
+	vq->backend = NULL;
+	vq->q = NULL;
+	return file;
+}
+
+/* Stop everything an owner set up and forget it: backends, notifiers,
+ * workers, memory table, ring state, features, the mm.  Never touches user
+ * memory (the owner may be gone).
+ */
+static void xtap_vhost_stop(struct xtap_vhost *xv)
+{
+	struct file *backends[XTAP_VHOST_NVQS];
+	int i;
+
+	lockdep_assert_held(&xv->mutex);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		struct xtap_vq *vq = &xv->vqs[i];
+
+		xtap_vq_lock_ctl(vq);
+		backends[i] = xtap_vhost_detach(vq);
+		xtap_poll_stop(&vq->kick_poll);
+		mutex_unlock(&vq->mutex);
+	}
+	/* Nothing can queue the workers any more. */
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_worker *w = vq->worker;
+
+		xtap_worker_destroy(w);
+		mutex_lock(&vq->mutex);
+		vq->worker = NULL;
+		if (vq->kick)
+			fput(vq->kick);
+		vq->kick = NULL;
+		if (vq->call)
+			eventfd_ctx_put(vq->call);
+		vq->call = NULL;
+		if (vq->err)
+			eventfd_ctx_put(vq->err);
+		vq->err = NULL;
+		vq->mem = NULL;
+		xtap_vq_reset(vq);
+		mutex_unlock(&vq->mutex);
+		if (backends[i])
+			fput(backends[i]);
+	}
+	kvfree(xv->mem);
+	xv->mem = NULL;
+	xv->features = 0;
+	xv->backend_features = 0;
+	if (xv->mm)
+		mmdrop(xv->mm);
+	xv->mm = NULL;
+}
+
+static long xtap_vhost_set_owner(struct xtap_vhost *xv)
+{
+	struct xtap_worker *w[XTAP_VHOST_NVQS] = {};
+	static const char * const names[XTAP_VHOST_NVQS] = {
+		[XTAP_VHOST_VQ_RX] = "rx",
+		[XTAP_VHOST_VQ_TX] = "tx",
+	};
+	char name[TASK_COMM_LEN];
+	int i, err;
+
+	lockdep_assert_held(&xv->mutex);
+	if (xv->mm)
+		return -EBUSY;
+	if (!current->mm)
+		return -EINVAL;
+
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		snprintf(name, sizeof(name), "xtap-%s-%d", names[i],
+			 task_pid_nr(current));
+		w[i] = xtap_worker_create(&xv->vqs[i],
+					  i == XTAP_VHOST_VQ_RX ?
+					  xtap_rx_handle : xtap_tx_handle,
+					  current->mm, name);
+		if (IS_ERR(w[i])) {
+			err = PTR_ERR(w[i]);
+			goto err_workers;
+		}
+	}
+
+	xv->mm = current->mm;
+	mmgrab(xv->mm);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		mutex_lock(&xv->vqs[i].mutex);
+		xv->vqs[i].worker = w[i];
+		mutex_unlock(&xv->vqs[i].mutex);
+	}
+	return 0;
+
+err_workers:
+	while (--i >= 0)
+		xtap_worker_destroy(w[i]);
+	return err;
+}
+
+static long xtap_vhost_set_features(struct xtap_vhost *xv, u64 features)
+{
+	size_t hlen;
+	int i;
+
+	lockdep_assert_held(&xv->mutex);
+	if (features & ~XTAP_VHOST_FEATURES)
+		return -EOPNOTSUPP;
+	hlen = features & (BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
+			   BIT_ULL(VIRTIO_F_VERSION_1)) ?
+		sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		sizeof(struct virtio_net_hdr);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		struct xtap_vq *vq = &xv->vqs[i];
+
+		xtap_vq_lock_ctl(vq);
+		vq->features = features;
+		vq->guest_hlen = hlen;
+		vq->vhost_hlen = features & BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) ?
+				 hlen : 0;
+		/* The suppression scheme may have changed. */
+		vq->signalled_used_valid = false;
+		mutex_unlock(&vq->mutex);
+	}
+	xv->features = features;
 	return 0;
 }
 
-static int xtap_vhost_release(struct inode *inode, struct file *file)
+static long xtap_vhost_set_mem_table(struct xtap_vhost *xv,
+				     struct vhost_memory __user *um)
 {
-	struct xtap_vhost *xv = file->private_data;
+	struct vhost_memory_region *regions = NULL;
+	struct xtap_mem *mem, *old;
+	struct vhost_memory hdr;
+	u32 limit;
+	int i;
 
-	pr_debug("vhost %llu destroyed\n", xv->id);
-	kfree(xv);
+	lockdep_assert_held(&xv->mutex);
+	if (copy_from_user(&hdr, um, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.padding)
+		return -EOPNOTSUPP;
+	limit = min_t(u32, READ_ONCE(max_mem_regions), XTAP_MEM_MAX_REGIONS);
+	if (hdr.nregions > limit)
+		return -E2BIG;
+	if (hdr.nregions) {
+		regions = vmemdup_user(um->regions,
+				       array_size(hdr.nregions,
+						  sizeof(*regions)));
+		if (IS_ERR(regions))
+			return PTR_ERR(regions);
+	}
+	mem = xtap_mem_build(regions, hdr.nregions);
+	kvfree(regions);
+	if (IS_ERR(mem))
+		return PTR_ERR(mem);
+
+	old = xv->mem;
+	xv->mem = mem;
+	/* Workers only touch guest memory under their vq mutex. */
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		xtap_vq_lock_ctl(&xv->vqs[i]);
+		xv->vqs[i].mem = mem;
+		mutex_unlock(&xv->vqs[i].mutex);
+	}
+	kvfree(old);
 	return 0;
+}
+
+static long xtap_vhost_set_backend(struct xtap_vhost *xv,
+				   struct vhost_vring_file __user *argp)
+{
+	struct file *file = NULL, *old;
+	struct xtap_queue *q = NULL;
+	struct vhost_vring_file f;
+	struct xtap_vq *vq;
+	int ret;
+
+	lockdep_assert_held(&xv->mutex);
+	if (copy_from_user(&f, argp, sizeof(f)))
+		return -EFAULT;
+	if (f.index >= XTAP_VHOST_NVQS)
+		return -ENOBUFS;
+	vq = &xv->vqs[array_index_nospec(f.index, XTAP_VHOST_NVQS)];
+
+	if (f.fd != -1) {
+		/* Like vhost-net, a bad fd is "not a socket" too. */
+		file = fget(f.fd);
+		q = xtap_queue_from_file(file);
+		if (!q) {
+			if (file)
+				fput(file);
+			return -ENOTSOCK;
+		}
+	}
+
+	xtap_vq_lock_ctl(vq);
+	if (file == vq->backend) {
+		/* Same queue again (or detached twice): nothing changes. */
+		mutex_unlock(&vq->mutex);
+		if (file)
+			fput(file);
+		return 0;
+	}
+	if (file) {
+		/* The queue of a deleted device reports EPOLLERR. */
+		ret = -EINVAL;
+		if (vfs_poll(file, NULL) & EPOLLERR)
+			goto err_unlock;
+		ret = xtap_vq_start(vq);
+		if (ret)
+			goto err_unlock;
+	}
+	old = xtap_vhost_detach(vq);
+	if (file) {
+		vq->backend = file;
+		vq->q = q;
+		if (vq->index == XTAP_VHOST_VQ_RX) {
+			ret = xtap_poll_start(&vq->queue_poll, vq->worker, file);
+			if (ret) {
+				vq->backend = NULL;
+				vq->q = NULL;
+				mutex_unlock(&vq->mutex);
+				fput(file);
+				if (old)
+					fput(old);
+				return ret;
+			}
+		}
+		/* Buffers may already be waiting: look once. */
+		xtap_worker_queue(vq->worker);
+	}
+	mutex_unlock(&vq->mutex);
+	if (old)
+		fput(old);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&vq->mutex);
+	fput(file);
+	return ret;
+}
+
+static long xtap_vhost_set_kick(struct xtap_vq *vq, int fd)
+{
+	struct file *file = NULL, *old;
+	int ret = 0;
+
+	lockdep_assert_held(&vq->mutex);
+	if (fd != VHOST_FILE_UNBIND) {
+		file = eventfd_fget(fd);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
+	if (file == vq->kick) {
+		if (file)
+			fput(file);
+		return 0;
+	}
+	xtap_poll_stop(&vq->kick_poll);
+	old = vq->kick;
+	vq->kick = file;
+	if (file)
+		ret = xtap_poll_start(&vq->kick_poll, vq->worker, file);
+	if (old)
+		fput(old);
+	return ret;
+}
+
+static long xtap_vhost_set_eventfd(struct eventfd_ctx **slot, int fd)
+{
+	struct eventfd_ctx *ctx = NULL;
+
+	if (fd != VHOST_FILE_UNBIND) {
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	swap(ctx, *slot);
+	if (ctx)
+		eventfd_ctx_put(ctx);
+	return 0;
+}
+
+/* Per-vring ioctls; the device mutex is held, the owner checked. */
+static long xtap_vhost_vring_ioctl(struct xtap_vhost *xv, unsigned int cmd,
+				   void __user *argp)
+{
+	struct vhost_vring_state s;
+	struct vhost_vring_addr a;
+	struct vhost_vring_file f;
+	struct xtap_vq *vq;
+	long ret = 0;
+	u32 idx;
+
+	lockdep_assert_held(&xv->mutex);
+	if (get_user(idx, (u32 __user *)argp))
+		return -EFAULT;
+	if (idx >= XTAP_VHOST_NVQS)
+		return -ENOBUFS;
+	idx = array_index_nospec(idx, XTAP_VHOST_NVQS);
+	vq = &xv->vqs[idx];
+
+	xtap_vq_lock_ctl(vq);
+	switch (cmd) {
+	case VHOST_SET_VRING_NUM:
+		/* No resizing under a running backend. */
+		if (vq->backend) {
+			ret = -EBUSY;
+			break;
+		}
+		if (copy_from_user(&s, argp, sizeof(s))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (!s.num || s.num > XTAP_VHOST_MAX_RING ||
+		    (s.num & (s.num - 1))) {
+			ret = -EINVAL;
+			break;
+		}
+		vq->num = s.num;
+		vq->stopped = false;
+		break;
+	case VHOST_SET_VRING_ADDR:
+		if (copy_from_user(&a, argp, sizeof(a))) {
+			ret = -EFAULT;
+			break;
+		}
+		/* No dirty logging (VHOST_F_LOG_ALL is not offered). */
+		if (a.flags) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (!IS_ALIGNED(a.desc_user_addr, 16) ||
+		    !IS_ALIGNED(a.avail_user_addr, 2) ||
+		    !IS_ALIGNED(a.used_user_addr, 4) ||
+		    !IS_ALIGNED(a.log_guest_addr, 4)) {
+			ret = -EINVAL;
+			break;
+		}
+		/* A running ring must stay usable; others are checked on attach. */
+		if (vq->backend &&
+		    !xtap_vq_ring_ok(vq->num, a.desc_user_addr,
+				     a.avail_user_addr, a.used_user_addr)) {
+			ret = -EINVAL;
+			break;
+		}
+		vq->desc = u64_to_user_ptr(a.desc_user_addr);
+		vq->avail = u64_to_user_ptr(a.avail_user_addr);
+		vq->used = u64_to_user_ptr(a.used_user_addr);
+		vq->stopped = false;
+		if (vq->backend)
+			xtap_worker_queue(vq->worker);
+		break;
+	case VHOST_SET_VRING_BASE:
+		if (vq->backend) {
+			ret = -EBUSY;
+			break;
+		}
+		if (copy_from_user(&s, argp, sizeof(s))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (s.num > 0xffff) {
+			ret = -EINVAL;
+			break;
+		}
+		vq->last_avail_idx = s.num;
+		vq->avail_idx = s.num;
+		vq->stopped = false;
+		break;
+	case VHOST_GET_VRING_BASE:
+		/* A snapshot the worker will not move past any more. */
+		s.index = idx;
+		s.num = vq->last_avail_idx;
+		vq->stopped = true;
+		if (copy_to_user(argp, &s, sizeof(s)))
+			ret = -EFAULT;
+		break;
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+		if (copy_from_user(&f, argp, sizeof(f))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (cmd == VHOST_SET_VRING_KICK)
+			ret = xtap_vhost_set_kick(vq, f.fd);
+		else if (cmd == VHOST_SET_VRING_CALL)
+			ret = xtap_vhost_set_eventfd(&vq->call, f.fd);
+		else
+			ret = xtap_vhost_set_eventfd(&vq->err, f.fd);
+		break;
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+		if (copy_from_user(&s, argp, sizeof(s))) {
+			ret = -EFAULT;
+			break;
+		}
+		vq->busyloop_timeout = s.num;
+		break;
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		s.index = idx;
+		s.num = vq->busyloop_timeout;
+		if (copy_to_user(argp, &s, sizeof(s)))
+			ret = -EFAULT;
+		break;
+	default:
+		/* VHOST_SET/GET_VRING_ENDIAN: no cross-endian rings (ENOTTY). */
+		ret = -ENOIOCTLCMD;
+		break;
+	}
+	mutex_unlock(&vq->mutex);
+	return ret;
+}
+
+static bool xtap_vhost_is_vring_ioctl(unsigned int cmd)
+{
+	switch (cmd) {
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_ADDR:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_GET_VRING_BASE:
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+	case VHOST_SET_VRING_ENDIAN:
+	case VHOST_GET_VRING_ENDIAN:
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static long xtap_vhost_ioctl_locked(struct xtap_vhost *xv, unsigned int cmd,
+				    void __user *argp)
+{
+	u64 __user *featurep = argp;
+	u64 features;
+	long ret;
+
+	lockdep_assert_held(&xv->mutex);
+	/* Open to anyone holding the fd, as in vhost-net. */
+	switch (cmd) {
+	case VHOST_GET_FEATURES:
+		features = XTAP_VHOST_FEATURES;
+		return copy_to_user(featurep, &features, sizeof(features)) ?
+		       -EFAULT : 0;
+	case VHOST_SET_FEATURES:
+		if (copy_from_user(&features, featurep, sizeof(features)))
+			return -EFAULT;
+		return xtap_vhost_set_features(xv, features);
+	case VHOST_GET_BACKEND_FEATURES:
+		features = XTAP_VHOST_BACKEND_FEATURES;
+		return copy_to_user(featurep, &features, sizeof(features)) ?
+		       -EFAULT : 0;
+	case VHOST_SET_BACKEND_FEATURES:
+		if (copy_from_user(&features, featurep, sizeof(features)))
+			return -EFAULT;
+		if (features & ~XTAP_VHOST_BACKEND_FEATURES)
+			return -EOPNOTSUPP;
+		xv->backend_features = features;
+		return 0;
+	case VHOST_SET_OWNER:
+		return xtap_vhost_set_owner(xv);
+	}
+
+	/* Everything else is the owner's. */
+	if (cmd != VHOST_RESET_OWNER && cmd != VHOST_SET_MEM_TABLE &&
+	    cmd != VHOST_SET_LOG_BASE && cmd != VHOST_SET_LOG_FD &&
+	    cmd != VHOST_NET_SET_BACKEND && !xtap_vhost_is_vring_ioctl(cmd))
+		return -ENOIOCTLCMD;
+	ret = xtap_vhost_check_owner(xv);
+	if (ret)
+		return ret;
+
+	switch (cmd) {
+	case VHOST_RESET_OWNER:
+		xtap_vhost_stop(xv);
+		return 0;
+	case VHOST_SET_MEM_TABLE:
+		return xtap_vhost_set_mem_table(xv, argp);
+	case VHOST_SET_LOG_BASE:
+	case VHOST_SET_LOG_FD:
+		/* No dirty logging: QEMU only asks while migrating. */
+		return -EOPNOTSUPP;
+	case VHOST_NET_SET_BACKEND:
+		return xtap_vhost_set_backend(xv, argp);
+	default:
+		return xtap_vhost_vring_ioctl(xv, cmd, argp);
+	}
 }
 
 static long xtap_vhost_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
-	return -ENOTTY;
+	struct xtap_vhost *xv = file->private_data;
+	long ret;
+
+	mutex_lock(&xv->mutex);
+	ret = xtap_vhost_ioctl_locked(xv, cmd, (void __user *)arg);
+	mutex_unlock(&xv->mutex);
+	return ret;
+}
+
+static int xtap_vhost_open(struct inode *inode, struct file *file)
+{
+	struct xtap_vhost *xv;
+	int i, err;
+
+	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
+	if (!xv)
+		return -ENOMEM;
+	xv->id = atomic64_inc_return(&xtap_vhost_ids);
+	mutex_init(&xv->mutex);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		err = xtap_vq_alloc(&xv->vqs[i], xv->id, i);
+		if (err)
+			goto err_vqs;
+	}
+	file->private_data = xv;
+	pr_debug("vhost %llu created\n", xv->id);
+	return 0;
+
+err_vqs:
+	while (--i >= 0)
+		xtap_vq_free(&xv->vqs[i]);
+	mutex_destroy(&xv->mutex);
+	kfree(xv);
+	return err;
+}
+
+static int xtap_vhost_release(struct inode *inode, struct file *file)
+{
+	struct xtap_vhost *xv = file->private_data;
+	int i;
+
+	mutex_lock(&xv->mutex);
+	xtap_vhost_stop(xv);
+	mutex_unlock(&xv->mutex);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++)
+		xtap_vq_free(&xv->vqs[i]);
+	mutex_destroy(&xv->mutex);
+	pr_debug("vhost %llu destroyed\n", xv->id);
+	kfree(xv);
+	return 0;
 }
 
 static const struct file_operations xtap_vhost_fops = {

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * Worker threads of the vhost backend and the wait-queue entries that wake
+ * them (kick eventfd, queue file), plus the busy-poll loop.
+ */
+#ifndef _XTAP_POLL_H
+#define _XTAP_POLL_H
+
+#include <linux/poll.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+struct file;
+struct mm_struct;
+struct task_struct;
+struct xtap_vq;
+
+/**
+ * struct xtap_worker - one kernel thread serving one virtqueue
+ * @task: the thread
+ * @flags: XTAP_WORKER_PENDING: the handler must run (set by wakers,
+ *	cleared by the thread before it runs the handler)
+ * @mm: the owner's mm (grabbed by the device; used with mmget_not_zero())
+ * @vq: the virtqueue it serves
+ * @handle: the handler; called with the owner's mm in use, takes
+ *	@vq's mutex itself
+ * @id: serial number, for lifetime messages
+ */
+struct xtap_worker {
+	struct task_struct *task;
+	unsigned long flags;
+	struct mm_struct *mm;
+	struct xtap_vq *vq;
+	void (*handle)(struct xtap_vq *vq);
+	u64 id;
+};
+
+#define XTAP_WORKER_PENDING	0
+
+/**
+ * struct xtap_poll - a wait-queue entry that queues a worker
+ * @wait: the entry, on @wqh while started
+ * @wqh: the wait queue it is on, NULL when stopped
+ * @table: poll table used to find @wqh through vfs_poll()
+ * @mask: events that wake the worker
+ * @worker: the worker to queue
+ */
+struct xtap_poll {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;
+	poll_table table;
+	__poll_t mask;
+	struct xtap_worker *worker;
+};
+
+/* poll.c */
+struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
+				       void (*handle)(struct xtap_vq *vq),
+				       struct mm_struct *mm, const char *name);
+void xtap_worker_destroy(struct xtap_worker *w);
+void xtap_worker_queue(struct xtap_worker *w);
+bool xtap_worker_pending(const struct xtap_worker *w);
+
+void xtap_poll_init(struct xtap_poll *p, __poll_t mask);
+int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
+		    struct file *file);
+void xtap_poll_stop(struct xtap_poll *p);
+
+bool xtap_busy_poll(struct xtap_vq *vq, bool (*has_work)(struct xtap_vq *vq));
+
+#endif /* _XTAP_POLL_H */

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * Host -> guest.  The RX worker takes up to XTAP_VQ_BATCH pointers at a
+ * time from the queue ring into a private array, gathers guest buffers for
+ * each frame (several chains with MRG_RXBUF), lets the queue copy header
+ * and frame into them, and publishes the used elements of a whole batch
+ * with one signal.
+ *
+ * When the guest has no buffers left the worker keeps the frames it holds,
+ * stops taking more and waits for a kick; the queue ring fills up and the
+ * netdev stops its queue (back-pressure, nothing is dropped here).  When
+ * the queue ring is empty the worker waits for the queue's EPOLLIN and
+ * leaves guest kicks off.  Frames still held when the backend is detached
+ * go back to the queue ring.
+ */
+
+#include "poll.h"
+#include "queue.h"
+#include "rx.h"
+#include "vq.h"
+
+#include <linux/uio.h>
+#include <linux/virtio_byteorder.h>
+#include <uapi/linux/virtio_net.h>
+
+#define XTAP_RX_WEIGHT_BYTES	0x80000
+#define XTAP_RX_WEIGHT_PACKETS	256
+
+enum xtap_rx_status {
+	XTAP_RX_DONE,		/* the frame was delivered or dropped */
+	XTAP_RX_MORE,		/* a full batch went in */
+	XTAP_RX_EMPTY,		/* the queue ring is empty */
+	XTAP_RX_NOBUFS,		/* the guest has too few buffers */
+	XTAP_RX_FAULT,		/* the rings cannot be used until the next kick */
+};
+
+/**
+ * struct xtap_rx_gather - guest buffers gathered for one frame
+ * @nheads: chains gathered; their heads (with the chain length in .len)
+ *	follow the queued used elements at vq->heads[vq->nheads]
+ * @niov: iovecs filled at vq->iov
+ * @len: total length of the chains
+ * @taken: available-ring entries taken for them
+ */
+struct xtap_rx_gather {
+	unsigned int nheads;
+	unsigned int niov;
+	size_t len;
+	unsigned int taken;
+};
+
+static void *xtap_rx_peek(struct xtap_vq *vq)
+{
+	int n;
+
+	if (!vq->rxq_count) {
+		n = xtap_queue_consume_batch(vq->q, vq->rxq, XTAP_VQ_BATCH);
+		if (n <= 0)
+			return NULL;
+		vq->rxq_head = 0;
+		vq->rxq_count = n;
+	}
+	return vq->rxq[vq->rxq_head];
+}
+
+static void xtap_rx_pop(struct xtap_vq *vq)
+{
+	vq->rxq_head++;
+	vq->rxq_count--;
+}
+
+/* Room for the largest gather behind the queued used elements. */
+static void xtap_rx_make_room(struct xtap_vq *vq)
+{
+	if (vq->nheads + XTAP_VQ_MAX_IOV + 1 > XTAP_VQ_MAX_HEADS)
+		xtap_vq_flush_used(vq);
+}
+
+/* Return what was gathered so far with length 0 and start over. */
+static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->nheads; i++)
+		vq->heads[vq->nheads + i].len = 0;
+	vq->nheads += g->nheads;
+	memset(g, 0, sizeof(*g));
+	xtap_rx_make_room(vq);
+}
+
+/* Gather chains until they hold @need bytes (one chain without MRG_RXBUF).
+ * Gives everything back to the ring on EMPTY/FAULT; stops short, with what
+ * it has, when the iovecs run out.
+ */
+static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
+					  bool mergeable,
+					  struct xtap_rx_gather *g)
+{
+	struct xtap_chain c;
+
+	memset(g, 0, sizeof(*g));
+	xtap_rx_make_room(vq);
+	while (!g->nheads || (mergeable && g->len < need)) {
+		if (g->niov == XTAP_VQ_MAX_IOV)
+			break;
+		switch (xtap_vq_get_chain(vq, true, vq->iov + g->niov,
+					  XTAP_VQ_MAX_IOV - g->niov, &c)) {
+		case XTAP_CHAIN_OK:
+			g->taken++;
+			if (!c.len) {
+				xtap_vq_error(vq, "empty receive buffer (head %u)",
+					      c.head);
+				vq->stats.bad_chains++;
+				goto bad;
+			}
+			vq->heads[vq->nheads + g->nheads].id =
+				__cpu_to_virtio32(true, c.head);
+			vq->heads[vq->nheads + g->nheads].len =
+				__cpu_to_virtio32(true, c.len);
+			g->nheads++;
+			g->niov += c.niov;
+			g->len += c.len;
+			continue;
+		case XTAP_CHAIN_BAD:
+bad:
+			/* Used elements of one frame must be consecutive: give
+			 * back what this frame had, then the bad chain.
+			 */
+			xtap_rx_gather_abort(vq, g);
+			xtap_vq_add_used(vq, c.head, 0);
+			continue;
+		case XTAP_CHAIN_SKIP:
+			xtap_rx_gather_abort(vq, g);
+			continue;
+		case XTAP_CHAIN_NOSPACE:
+			return XTAP_RX_DONE;
+		case XTAP_CHAIN_EMPTY:
+			xtap_vq_discard(vq, g->taken);
+			return XTAP_RX_NOBUFS;
+		case XTAP_CHAIN_FAULT:
+			xtap_vq_discard(vq, g->taken);
+			return XTAP_RX_FAULT;
+		}
+	}
+	return XTAP_RX_DONE;
+}
+
+/* Header bytes ahead of the frame that vhost writes itself. */
+static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
+			     size_t qhlen, unsigned int nbufs, bool mergeable)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = {
+		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
+		.num_buffers = __cpu_to_virtio16(true, nbufs),
+	};
+	__virtio16 nb = hdr.num_buffers;
+
+	if (vq->vhost_hlen) {
+		if (copy_to_iter(&hdr, vq->vhost_hlen, at) != vq->vhost_hlen)
+			return -EFAULT;
+		return 0;
+	}
+	/* The queue wrote num_buffers = 1; fix it up when that is wrong. */
+	if (!mergeable || nbufs == 1 ||
+	    qhlen < sizeof(struct virtio_net_hdr_mrg_rxbuf))
+		return 0;
+	iov_iter_advance(at, offsetof(struct virtio_net_hdr_mrg_rxbuf,
+				      num_buffers));
+	if (copy_to_iter(&nb, sizeof(nb), at) != sizeof(nb))
+		return -EFAULT;
+	return 0;
+}
+
+/* Deliver the frame at the head of vq->rxq, or leave it there. */
+static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
+				       size_t *bytes)
+{
+	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
+	int qh = xtap_queue_vnet_hdr_len(vq->q);
+	size_t qhlen = qh > 0 ? qh : 0;
+	size_t need = vq->vhost_hlen + qhlen + xtap_queue_ptr_len(ptr);
+	struct iov_iter to, hdr_at;
+	struct xtap_rx_gather g;
+	enum xtap_rx_status st;
+	size_t left, written;
+	unsigned int i, used;
+	ssize_t ret;
+
+	st = xtap_rx_gather(vq, need, mergeable, &g);
+	if (st != XTAP_RX_DONE)
+		return st;
+	xtap_rx_pop(vq);
+
+	if (!g.nheads || (!mergeable && g.len < need) ||
+	    g.len < vq->vhost_hlen) {
+		/* Too small for this frame: drop it, keep the buffers. */
+		xtap_queue_ptr_free(ptr);
+		xtap_vq_discard(vq, g.taken);
+		vq->stats.drops++;
+		return XTAP_RX_DONE;
+	}
+
+	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
+	hdr_at = to;
+	iov_iter_advance(&to, vq->vhost_hlen);
+	ret = xtap_queue_rx_ptr(vq->q, ptr, &to);
+	if (ret < 0)
+		goto err;
+	written = vq->vhost_hlen + ret;
+
+	/* Lengths per chain; chains left without data go back. */
+	left = written;
+	for (i = 0; i < g.nheads; i++) {
+		struct vring_used_elem *e = &vq->heads[vq->nheads + i];
+		size_t l = min_t(size_t, left,
+				 __virtio32_to_cpu(true, e->len));
+
+		if (!l && i)
+			break;
+		e->len = __cpu_to_virtio32(true, l);
+		left -= l;
+	}
+	used = i;
+	xtap_vq_discard(vq, g.nheads - used);
+
+	ret = xtap_rx_write_hdr(vq, &hdr_at, qhlen, used, mergeable);
+	if (ret)
+		goto err_used;
+	vq->nheads += used;
+	vq->stats.packets++;
+	vq->stats.bytes += written;
+	*bytes += written;
+	return XTAP_RX_DONE;
+
+err:
+	used = g.nheads;
+err_used:
+	vq->stats.errors++;
+	if (ret == -EFAULT) {
+		/* Bad guest memory: hand the buffers back empty. */
+		for (i = 0; i < used; i++)
+			vq->heads[vq->nheads + i].len = 0;
+		vq->nheads += used;
+		xtap_vq_error(vq, "cannot write a receive buffer");
+	} else {
+		xtap_vq_discard(vq, used);
+	}
+	return XTAP_RX_DONE;
+}
+
+static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
+					 unsigned int *packets, size_t *bytes)
+{
+	enum xtap_rx_status st = XTAP_RX_MORE;
+	unsigned int n;
+	void *ptr;
+
+	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		ptr = xtap_rx_peek(vq);
+		if (!ptr) {
+			st = XTAP_RX_EMPTY;
+			break;
+		}
+		st = xtap_rx_one(vq, ptr, bytes);
+		if (st != XTAP_RX_DONE)
+			break;
+		st = XTAP_RX_MORE;
+	}
+	*packets += n + 1;
+	xtap_vq_flush_used(vq);
+	xtap_vq_signal(vq);
+	return st;
+}
+
+static bool xtap_rx_has_work(struct xtap_vq *vq)
+{
+	/* Holding a frame: only new guest buffers help. */
+	if (vq->rxq_count)
+		return xtap_vq_avail_grew(vq);
+	return !xtap_queue_rx_empty(vq->q) && !xtap_vq_avail_empty(vq);
+}
+
+/**
+ * xtap_rx_handle() - the RX worker's handler
+ * @vq: the RX virtqueue
+ *
+ * Runs with the owner's mm in use; takes @vq's mutex.  Moves batches until
+ * the queue ring is empty (guest kicks stay off: the queue's EPOLLIN wakes
+ * the worker), the guest runs out of buffers (kicks are enabled and the
+ * ring checked once more), or the budget is spent (the worker queues
+ * itself again).  Busy-polls before giving up when asked to.
+ */
+void xtap_rx_handle(struct xtap_vq *vq)
+{
+	unsigned int packets = 0;
+	size_t bytes = 0;
+
+	mutex_lock(&vq->mutex);
+	if (!xtap_vq_ready(vq))
+		goto out;
+	xtap_vq_disable_notify(vq);
+	for (;;) {
+		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
+		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+			xtap_worker_queue(vq->worker);
+			break;
+		}
+		switch (xtap_rx_round(vq, &packets, &bytes)) {
+		case XTAP_RX_EMPTY:
+			if (xtap_busy_poll(vq, xtap_rx_has_work))
+				continue;
+			goto out;
+		case XTAP_RX_NOBUFS:
+			if (xtap_busy_poll(vq, xtap_rx_has_work))
+				continue;
+			if (!xtap_vq_enable_notify(vq))
+				goto out;
+			xtap_vq_disable_notify(vq);
+			continue;
+		case XTAP_RX_FAULT:
+			xtap_vq_enable_notify(vq);
+			goto out;
+		default:
+			continue;
+		}
+	}
+out:
+	mutex_unlock(&vq->mutex);
+}
+
+/**
+ * xtap_rx_return_pending() - give frames held by the worker back
+ * @vq: the RX virtqueue, mutex held, backend still attached
+ *
+ * Called when the backend is detached: the frames go back to the head of
+ * the queue ring in order, for the next reader.
+ */
+void xtap_rx_return_pending(struct xtap_vq *vq)
+{
+	lockdep_assert_held(&vq->mutex);
+	if (vq->rxq_count)
+		xtap_queue_unconsume(vq->q, &vq->rxq[vq->rxq_head],
+				     vq->rxq_count);
+	vq->rxq_head = 0;
+	vq->rxq_count = 0;
+}

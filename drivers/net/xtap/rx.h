@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * Host -> guest: the RX virtqueue handler.
+ */
+#ifndef _XTAP_RX_H
+#define _XTAP_RX_H
+
+struct xtap_vq;
+
+/* rx.c */
+void xtap_rx_handle(struct xtap_vq *vq);
+void xtap_rx_return_pending(struct xtap_vq *vq);
+
+#endif /* _XTAP_RX_H */

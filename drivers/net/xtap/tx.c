@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * Guest -> host.  The TX worker takes up to XTAP_VQ_BATCH chains per
+ * round, hands each to the queue as an iov_iter over the guest's buffers
+ * (the queue copies the frame into an skb), gives the queue the whole batch
+ * at once, then publishes the used elements and signals the guest once.
+ */
+
+#include "poll.h"
+#include "queue.h"
+#include "tx.h"
+#include "vq.h"
+
+#include <linux/list.h>
+#include <linux/uio.h>
+
+/* Work done per handler run before the worker yields (as vhost-net). */
+#define XTAP_TX_WEIGHT_BYTES	0x80000
+#define XTAP_TX_WEIGHT_CHAINS	256
+
+enum xtap_tx_status {
+	XTAP_TX_MORE,		/* a full batch went out */
+	XTAP_TX_EMPTY,		/* the available ring is empty */
+	XTAP_TX_FAULT,		/* the rings cannot be used until the next kick */
+};
+
+static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
+			struct list_head *batch, size_t *bytes)
+{
+	struct iov_iter from;
+	ssize_t ret;
+
+	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
+	if (vq->vhost_hlen) {
+		/* vhost owns the header: strip it, the queue has none. */
+		if (c->len < vq->vhost_hlen) {
+			vq->stats.errors++;
+			return;
+		}
+		iov_iter_advance(&from, vq->vhost_hlen);
+	}
+	ret = xtap_queue_tx_iter(vq->q, &from, batch);
+	if (ret < 0) {
+		vq->stats.errors++;
+		return;
+	}
+	vq->stats.packets++;
+	vq->stats.bytes += c->len;
+	*bytes += c->len;
+}
+
+static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
+					 unsigned int *chains, size_t *bytes)
+{
+	enum xtap_tx_status status = XTAP_TX_MORE;
+	struct xtap_chain c;
+	LIST_HEAD(batch);
+	unsigned int n;
+
+	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		switch (xtap_vq_get_chain(vq, false, vq->iov, XTAP_VQ_MAX_IOV,
+					  &c)) {
+		case XTAP_CHAIN_OK:
+			xtap_tx_one(vq, &c, &batch, bytes);
+			xtap_vq_add_used(vq, c.head, 0);
+			continue;
+		case XTAP_CHAIN_BAD:
+			xtap_vq_add_used(vq, c.head, 0);
+			continue;
+		case XTAP_CHAIN_SKIP:
+			continue;
+		case XTAP_CHAIN_EMPTY:
+			status = XTAP_TX_EMPTY;
+			break;
+		default:
+			status = XTAP_TX_FAULT;
+			break;
+		}
+		break;
+	}
+	*chains += n + 1;
+	if (!list_empty(&batch))
+		xtap_queue_tx_flush(vq->q, &batch);
+	xtap_vq_flush_used(vq);
+	xtap_vq_signal(vq);
+	return status;
+}
+
+static bool xtap_tx_has_work(struct xtap_vq *vq)
+{
+	return !xtap_vq_avail_empty(vq);
+}
+
+/**
+ * xtap_tx_handle() - the TX worker's handler
+ * @vq: the TX virtqueue
+ *
+ * Runs with the owner's mm in use; takes @vq's mutex.  Moves batches until
+ * the guest has nothing more (then busy-polls, re-enables kicks and checks
+ * once more) or the budget is spent (then queues itself again, so other
+ * threads get the CPU in between).
+ */
+void xtap_tx_handle(struct xtap_vq *vq)
+{
+	unsigned int chains = 0;
+	size_t bytes = 0;
+
+	mutex_lock(&vq->mutex);
+	if (!xtap_vq_ready(vq))
+		goto out;
+	xtap_vq_disable_notify(vq);
+	for (;;) {
+		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
+		    bytes >= XTAP_TX_WEIGHT_BYTES) {
+			xtap_worker_queue(vq->worker);
+			break;
+		}
+		switch (xtap_tx_round(vq, &chains, &bytes)) {
+		case XTAP_TX_MORE:
+			continue;
+		case XTAP_TX_EMPTY:
+			if (xtap_busy_poll(vq, xtap_tx_has_work))
+				continue;
+			if (!xtap_vq_enable_notify(vq))
+				goto out;
+			/* The guest slipped one in: go on. */
+			xtap_vq_disable_notify(vq);
+			continue;
+		case XTAP_TX_FAULT:
+			xtap_vq_enable_notify(vq);
+			goto out;
+		}
+	}
+out:
+	mutex_unlock(&vq->mutex);
+}

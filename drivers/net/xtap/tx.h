@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * Guest -> host: the TX virtqueue handler.
+ */
+#ifndef _XTAP_TX_H
+#define _XTAP_TX_H
+
+struct xtap_vq;
+
+/* tx.c */
+void xtap_tx_handle(struct xtap_vq *vq);
+
+#endif /* _XTAP_TX_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * /dev/vhost-xtap: one open is one guest queue pair (an RX and a TX
+ * virtqueue), driven through the vhost-net ioctl ABI.
+ *
+ * Lock order: xtap_vhost.mutex, then xtap_vq.mutex (one at a time), then
+ * the wait-queue locks of the polled files.  Workers take only the vq
+ * mutex.
+ */
+#ifndef _XTAP_VHOST_H
+#define _XTAP_VHOST_H
+
+#include "vq.h"
+
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+struct mm_struct;
+
+#define XTAP_VHOST_VQ_RX	0
+#define XTAP_VHOST_VQ_TX	1
+#define XTAP_VHOST_NVQS		2
+
+/**
+ * struct xtap_vhost - state of one open of /dev/vhost-xtap
+ * @mutex: serializes the control plane (every ioctl and release) and
+ *	protects @mm, @mem, @features and @backend_features; taken before
+ *	any vq mutex
+ * @id: serial number, for lifetime messages
+ * @mm: the owner's mm (VHOST_SET_OWNER), grabbed; NULL without an owner
+ * @mem: the memory table, also referenced by each vq; NULL before
+ *	VHOST_SET_MEM_TABLE
+ * @features: acked features (VHOST_SET_FEATURES)
+ * @backend_features: acked backend features
+ * @vqs: the RX and the TX virtqueue
+ */
+struct xtap_vhost {
+	struct mutex mutex; /* control plane; see kernel-doc above */
+	u64 id;
+	struct mm_struct *mm;
+	struct xtap_mem *mem;
+	u64 features;
+	u64 backend_features;
+	struct xtap_vq vqs[XTAP_VHOST_NVQS];
+};
+
+#endif /* _XTAP_VHOST_H */
