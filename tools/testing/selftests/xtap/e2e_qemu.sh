@@ -78,6 +78,14 @@ else
 	fail "QEMU log has no vhost error and no userspace fallback"
 	while IFS= read -r l; do echo "# qemu: $l"; done <<< "$bad"
 fi
+# The vhost NICs' traffic went through the kernel: QEMU's vhost workers
+# (kernel threads named after its pid) exist and used CPU.
+if [ "$NL_NVHOST" -gt 0 ]; then
+	nw=$(wc -w <<< "$NL_WORKERS")
+	check "QEMU's $NL_NVHOST vhost fds got kernel workers that did work ($nw threads, ${NL_WORKER_MS} ms CPU)" \
+		test "$nw" -ge "$NL_NVHOST" -a "$NL_WORKER_MS" -gt 0
+	echo "# vhost workers: $NL_WORKERS"
+fi
 if [ "$NL_STATUS" != ok ]; then
 	echo "# ---- L2 console (last 40 lines) ----"
 	tr -d '\r' < "$NL_WORK/console" | tail -n 40 | sed 's/^/# /'
@@ -100,6 +108,7 @@ for i in "${used[@]}"; do
 	if [ "${NL_Q[i]}" -gt 1 ]; then
 		nested_has_feature "$i" $NL_F_MQ || missing+=" MQ"
 	fi
+	echo "# $l: features $(nested_feature_names "$i")"
 	if [ -z "$missing" ]; then
 		ok "$l: negotiated CSUM GUEST_CSUM HOST_TSO4 GUEST_TSO4 MRG_RXBUF EVENT_IDX VERSION_1"
 	else

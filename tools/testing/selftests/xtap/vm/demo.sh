@@ -29,7 +29,7 @@ if ! nested_preflight 0 on; then
 fi
 
 l2() {
-	qemu-system-x86_64 "${NL_QEMU[@]}" \
+	exec qemu-system-x86_64 "${NL_QEMU[@]}" \
 		-netdev tap,id=n0,fd=3,vhost=on,vhostfd=4 \
 		-device "virtio-net-pci,netdev=n0,mac=$(nested_mac 0),romfile=" \
 		3<>"/dev/xtap$IDX" 4<>/dev/vhost-xtap
@@ -57,12 +57,13 @@ g2h="mismatch"
 grep -q -i -E 'vhost|falling back|error' "$NL_WORK/qemu.log" && good=0
 
 echo "== summary"
-echo "   guest NIC      $(nested_val 0 dev), negotiated features $(nested_val 0 features | cut -c1-41)"
+echo "   guest NIC      $(nested_val 0 dev), negotiated $(nested_feature_names 0)"
 echo "   ping           $(nested_val 0 ping), rtt min/avg/max $(nested_val 0 rtt) ms"
 echo "   host -> guest  $((bytes / 1024)) KB in $(nested_val 0 h2g_secs) s," \
      "$(nested_kbps $bytes "$(nested_val 0 h2g_secs)") KB/s, $h2g"
 echo "   guest -> host  $((bytes / 1024)) KB in $(nested_val 0 g2h_secs) s," \
      "$(nested_kbps $bytes "$(nested_val 0 g2h_secs)") KB/s, $g2h"
+echo "   vhost workers  ${NL_WORKERS:-none seen}, ${NL_WORKER_MS} ms CPU"
 echo "   xtap0 counters from the guest (rx) $rxp frames $rxb bytes," \
      "to the guest (tx) $txp frames $txb bytes"
 if [ -s "$NL_WORK/qemu.log" ]; then

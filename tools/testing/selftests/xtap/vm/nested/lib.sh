@@ -27,11 +27,14 @@
 #                                QEMU with "${NL_QEMU[@]}" plus its NICs),
 #                                wait at most SECS, collect the results
 #   nested_qemu                  the CMD for nested_run: QEMU with NL_ARGS
+#                                (a CMD must exec QEMU, so that the pid
+#                                nested_run sees is QEMU's)
 #   nested_val I KEY             what L2 reported for NIC I (or I=- : global)
 #   nested_peer I DIR            "BYTES SHA256" the L1 peer saw (h2g/g2h)
 #   nested_delta I               "RXP RXB TXP TXB": NIC I's host-side
 #                                counters over the run (rx = from the guest)
 #   nested_has_feature I BIT     is virtio feature BIT negotiated on NIC I
+#   nested_feature_names I       NIC I's negotiated features, by name
 #   nested_cleanup               kill, close and delete everything
 #
 # The NL_ variables are this library's interface with its callers.
@@ -61,6 +64,10 @@ NL_BOOT_SECS=""	# QEMU start to L2's /init, wall clock
 NL_RUN_SECS=""	# QEMU start to exit, wall clock
 NL_STATUS=""	# ok, timeout, crash (no "XT done"), or peer (did not start)
 NL_QRC=""	# QEMU's exit status
+NL_NVHOST=0	# vhost descriptors passed to QEMU
+declare -gA NL_WTICKS	# kernel worker threads of QEMU (vhost): pid -> CPU ticks
+NL_WORKERS=""	# their names, after the run
+NL_WORKER_MS=0	# their CPU time in ms, after the run
 
 # Features of virtio-net (bit numbers of the virtio spec).
 NL_F_CSUM=0
@@ -164,6 +171,7 @@ nested_netdev() {
 			fi
 			NL_FDS+=("$fd")
 			vfds+=("$fd")
+			NL_NVHOST=$((NL_NVHOST + 1))
 		fi
 	done
 	# No option ROM: the guest boots its kernel directly, and iPXE's
@@ -205,7 +213,23 @@ nested_counters() {
 
 nested_qemu() {
 	# shellcheck disable=SC2031
-	qemu-system-x86_64 "${NL_QEMU[@]}" "${NL_ARGS[@]}"
+	exec qemu-system-x86_64 "${NL_QEMU[@]}" "${NL_ARGS[@]}"
+}
+
+# Kernel threads named after QEMU's pid ("vhost-PID" for vhost-net,
+# "xtap-rx-PID"/"xtap-tx-PID" for xtap) are its vhost workers: note the CPU
+# time each has used, as they end with QEMU.
+nested_sample_workers() {
+	local p st comm
+	for p in /proc/[0-9]*; do
+		read -r comm < "$p/comm" 2>/dev/null || continue
+		case $comm in
+		*-"$NL_QPID") ;;
+		*) continue ;;
+		esac
+		read -r -a st < "$p/stat" 2>/dev/null || continue
+		NL_WTICKS[${p#/proc/}]="$comm $((st[13] + st[14]))"
+	done
 }
 
 # Print the L2 reports that are new since the last call, for the record.
@@ -269,12 +293,20 @@ nested_run() {
 		[ -z "$NL_BOOT_SECS" ] && grep -q '^XT init' "$NL_WORK/results" &&
 			NL_BOOT_SECS=$((SECONDS - nl_t0))
 		nested_progress
+		nested_sample_workers
 		sleep 1
 	done
 	wait "$NL_QPID"
 	NL_QRC=$?
 	NL_QPID=""
 	NL_RUN_SECS=$((SECONDS - nl_t0))
+	local w ticks=0
+	NL_WORKERS=""
+	for w in "${NL_WTICKS[@]}"; do
+		NL_WORKERS+=${NL_WORKERS:+ }${w% *}
+		ticks=$((ticks + ${w##* }))
+	done
+	NL_WORKER_MS=$((ticks * 1000 / $(getconf CLK_TCK)))
 	nested_progress
 	[ -z "$NL_BOOT_SECS" ] && grep -q '^XT init' "$NL_WORK/results" &&
 		NL_BOOT_SECS=$NL_RUN_SECS
@@ -316,6 +348,26 @@ nested_has_feature() {
 	local f
 	f=$(nested_val "$1" features)
 	[ "${f:$2:1}" = 1 ]
+}
+
+# nested_feature_names I: the negotiated features of NIC I, by name.
+NL_FNAMES=(CSUM GUEST_CSUM CTRL_GUEST_OFFLOADS MTU - MAC - GUEST_TSO4 GUEST_TSO6
+	GUEST_ECN GUEST_UFO HOST_TSO4 HOST_TSO6 HOST_ECN HOST_UFO MRG_RXBUF STATUS
+	CTRL_VQ CTRL_RX CTRL_VLAN CTRL_RX_EXTRA GUEST_ANNOUNCE MQ CTRL_MAC_ADDR
+	- - - - INDIRECT_DESC EVENT_IDX - - VERSION_1 ACCESS_PLATFORM RING_PACKED
+	IN_ORDER ORDER_PLATFORM SR_IOV NOTIFICATION_DATA - RING_RESET)
+nested_feature_names() {
+	local f b out=""
+	f=$(nested_val "$1" features)
+	for ((b = 0; b < ${#f}; b++)); do
+		[ "${f:b:1}" = 1 ] || continue
+		if [ "${NL_FNAMES[b]:--}" = - ]; then
+			out+=" bit$b"
+		else
+			out+=" ${NL_FNAMES[b]}"
+		fi
+	done
+	echo "${out# }"
 }
 
 # nested_kbps BYTES SECS: throughput in KB/s (integer)
