@@ -98,7 +98,7 @@ FIXTURE_SETUP(dp)
 	int ret;
 
 	VTEST_FILTER(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
+	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
 	self->f = malloc(BUF_SIZE);
 	self->r = malloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->f);
@@ -122,7 +122,7 @@ TEST_F(dp, tx_sizes)
 	int ret;
 
 	ASSERT_EQ(0, vdrv_link_set_mtu(self->e.be.ifname, BIG_MTU));
-	for (i = 0; i < sizeof(frame_sizes) / sizeof(frame_sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(frame_sizes); i++) {
 		size_t len = frame_sizes[i];
 		long diff;
 
@@ -149,7 +149,7 @@ TEST_F(dp, rx_sizes)
 
 	ASSERT_EQ(0, vdrv_link_set_mtu(self->e.be.ifname, BIG_MTU));
 	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS));
-	for (i = 0; i < sizeof(frame_sizes) / sizeof(frame_sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(frame_sizes); i++) {
 		size_t len = frame_sizes[i];
 		long diff;
 
@@ -433,7 +433,7 @@ FIXTURE_SETUP(bad)
 	int ret;
 
 	VTEST_FILTER(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
+	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
 	/* RX buffers are posted by each test, after its malformed one */
 	ret = vtest_env_up(&self->e, variant->kind, "b", &cfg,
 			   VTEST_NO_RX_FILL);
@@ -774,10 +774,11 @@ FIXTURE_VARIANT_ADD(life, xtap) { .kind = VDRV_XTAP };
 FIXTURE_SETUP(life)
 {
 	VTEST_FILTER(variant->kind);
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(variant->kind);
+	VTEST_SKIP_UPSTREAM_UNAVAILABLE(variant->kind);
 	memset(&self->e, 0, sizeof(self->e));
 	self->e.pkt = -1;
-	self->e.be.tap_fd = self->e.be.vhost_fd = -1;
+	self->e.be.tap_fd = -1;
+	self->e.be.vhost_fd = -1;
 }
 
 FIXTURE_TEARDOWN(life)

@@ -151,7 +151,6 @@ FIXTURE_SETUP(lc)
 {
 	int ret;
 
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(VDRV_XTAP);
 	ret = lc_up(self, variant, 0);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
 }

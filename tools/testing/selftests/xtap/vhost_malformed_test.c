@@ -77,7 +77,6 @@ FIXTURE_SETUP(bad)
 	struct vdrv_config cfg = { .features = variant->features };
 	int ret;
 
-	VTEST_SKIP_XTAP_UNIMPLEMENTED(VDRV_XTAP);
 	ret = vtest_env_up(&self->e, VDRV_XTAP, "m", &cfg, 0);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
 	self->d = &self->e.d;

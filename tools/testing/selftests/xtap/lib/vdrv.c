@@ -362,7 +362,9 @@ void vdrv_fini(struct vdrv *d)
 			close(vq->call_fd);
 		if (vq->err_fd >= 0)
 			close(vq->err_fd);
-		vq->kick_fd = vq->call_fd = vq->err_fd = -1;
+		vq->kick_fd = -1;
+		vq->call_fd = -1;
+		vq->err_fd = -1;
 		free(vq->chain);
 		free(vq->req);
 		vq->chain = NULL;

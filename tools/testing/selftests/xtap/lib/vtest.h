@@ -114,40 +114,38 @@ static inline long vtest_now_ms(void)
 }
 
 /*
- * The prerequisite of every xtap variant: /dev/vhost-xtap implements the
- * vhost ioctls.  While the vhost branch has not landed, the node is a
- * skeleton that answers VHOST_GET_FEATURES with ENOTTY, and the xtap
- * variants skip.  Once it has landed, delete this function and its callers
- * (VTEST_SKIP_XTAP_UNIMPLEMENTED) so that any failure is a failure.
+ * The upstream variants (and the tests that hand xtap a tun fd) need tun
+ * and vhost-net.  The test VM has the modules but nothing loads them.
  *
- * Return: NULL when the prerequisite holds, else the reason to skip.
+ * Return: NULL when both nodes exist (after loading the modules if needed),
+ * else the reason to skip.
  */
-static inline const char *vtest_xtap_unimplemented(void)
+static inline const char *vtest_upstream_unavailable(void)
 {
+	static const char *const nodes[] = { "/dev/net/tun", "/dev/vhost-net" };
 	static char why[128];
-	uint64_t f;
-	int fd, ret;
+	unsigned int i;
 
-	fd = open(vdrv_vhost_path(VDRV_XTAP), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;	/* a missing node is a failure, not a skip */
-	ret = ioctl(fd, VHOST_GET_FEATURES, &f);
-	close(fd);
-	if (ret < 0 && errno == ENOTTY) {
-		snprintf(why, sizeof(why),
-			 "%s does not implement VHOST_GET_FEATURES (ENOTTY): vhost backend not merged yet",
-			 vdrv_vhost_path(VDRV_XTAP));
-		return why;
+	/* a failure shows in the checks below */
+	if ((access(nodes[0], F_OK) || access(nodes[1], F_OK)) &&
+	    system("modprobe -q -a tun vhost_net >/dev/null 2>&1") < 0)
+		return "cannot run modprobe";
+	for (i = 0; i < 2; i++) {
+		if (access(nodes[i], F_OK)) {
+			snprintf(why, sizeof(why),
+				 "%s missing (modprobe tun vhost_net failed)",
+				 nodes[i]);
+			return why;
+		}
 	}
 	return NULL;
 }
 
 #ifdef __KSELFTEST_HARNESS_H
-/* In FIXTURE_SETUP, before anything is allocated: skip the whole test. */
-#define VTEST_SKIP_XTAP_UNIMPLEMENTED(kind) do {			\
-	const char *__why;						\
-	if ((kind) == VDRV_XTAP &&					\
-	    (__why = vtest_xtap_unimplemented()))			\
+/* In FIXTURE_SETUP: skip when the upstream backend cannot exist here. */
+#define VTEST_SKIP_UPSTREAM_UNAVAILABLE(kind) do {			\
+	const char *__why = vtest_upstream_unavailable();		\
+	if (__why && (kind) == VDRV_UPSTREAM)				\
 		SKIP(_exit(255), "%s", __why);				\
 } while (0)
 #endif
@@ -264,7 +262,8 @@ static inline int vtest_env_up(struct vtest_env *e, enum vdrv_kind kind,
 
 	memset(e, 0, sizeof(*e));
 	e->pkt = -1;
-	e->be.tap_fd = e->be.vhost_fd = -1;
+	e->be.tap_fd = -1;
+	e->be.vhost_fd = -1;
 	e->no_rx_fill = be_flags & VTEST_NO_RX_FILL;
 	be_flags &= ~VTEST_NO_RX_FILL;
 	if (cfg->features & VDRV_F(VHOST_NET_F_VIRTIO_NET_HDR))
