@@ -265,7 +265,7 @@ nested_run() {
 	append+=" initcall_blacklist=crypto_kdf108_init,init_kprobe_trace,cmos_init"
 	append+=" xt_nics=$NL_N xt_queues=$queues"
 	NL_QEMU=(-accel tcg -machine q35 -smp 1 -m 256
-		-nodefaults -nographic -no-reboot -monitor none
+		-nodefaults -nic none -nographic -no-reboot -monitor none
 		-serial "file:$NL_WORK/console" -serial "file:$NL_WORK/results"
 		-kernel "$NL_KERNEL" -initrd "$NL_INITRD" -append "$append")
 	: > "$NL_WORK/results"
