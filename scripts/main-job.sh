@@ -1,11 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The main job: install what is missing, build xtap, boot a VM, load xtap
-# there and show it working (see tools/testing/selftests/xtap/vm/demo.sh).
+# The main job: install what is missing, build xtap and the nested guest's
+# image, boot a VM, load xtap there and show it working: a nested Linux guest
+# attached to xtap0 through /dev/xtap<ifindex> and /dev/vhost-xtap pings the
+# VM and moves 4 MB each way (see tools/testing/selftests/xtap/vm/demo.sh).
+# Takes a few minutes: the nested guest runs under TCG inside TCG.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 "$top/scripts/deps.sh"
 make -s modules
 make -s selftests
+export VM_TIMEOUT=${VM_TIMEOUT:-2400}
 exec "$top/tools/testing/selftests/xtap/vm/run.sh" -- ./vm/demo.sh

@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# PID 1 of the nested (L2) test guest, a busybox initramfs built by
+# vm/nested/build.sh.  The L1 side (vm/nested/lib.sh) passes on the kernel
+# command line (the kernel hands unknown name=value words to init):
+#
+#   xt_nics=N          number of NICs; NIC i has MAC 52:54:00:77:00:0i
+#   xt_queues=Q0,Q1..  queue pairs of each NIC (more than one: ethtool -L)
+#
+# NIC i gets 10.77.<i+1>.2/24 and talks to the L1 host at 10.77.<i+1>.1:
+# print the negotiated virtio features, ping the host, fetch KB kilobytes
+# what its port 5001 sends and send the same bytes back to its port 5002 (the
+# host compares checksums; see peer.py).  Results go to the second serial port as
+# "XT key=value ..." lines; the last one is "XT done".  Then reboot -f, which
+# ends QEMU (-no-reboot).
+PATH=/bin:/sbin
+export PATH
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+exec >/dev/ttyS0 2>&1
+R=/dev/ttyS1
+
+rep() { echo "XT $*" > $R; }
+up() { cut -d' ' -f1 /proc/uptime; }
+rep "init uptime=$(up)"
+
+while read -r m; do
+	insmod "/modules/$m" || rep "error=insmod_$m"
+done < /modules/order
+ip link set lo up
+
+nics() {
+	c=0
+	for d in /sys/class/net/eth*; do
+		[ -e "$d" ] && c=$((c + 1))
+	done
+	echo $c
+}
+n=${xt_nics:-0}
+# Wait for all NICs to appear (the modules probe them asynchronously).
+t=0
+while [ "$(nics)" -lt "$n" ] && [ $t -lt 300 ]; do
+	sleep 0.1
+	t=$((t + 1))
+done
+rep "modules uptime=$(up) nics=$(nics)"
+
+# devof I: the interface whose MAC ends in 0I.
+devof() {
+	for d in /sys/class/net/eth*; do
+		[ "$(cat "$d/address")" = "52:54:00:77:00:0$1" ] && { echo "${d##*/}"; return; }
+	done
+}
+
+i=0
+while [ $i -lt "$n" ]; do
+	q=$(echo "${xt_queues:-}" | cut -d, -f$((i + 1)))
+	q=${q:-1}
+	host=10.77.$((i + 1)).1
+	dev=$(devof $i)
+	if [ -z "$dev" ]; then
+		rep "nic=$i error=no_device"
+		i=$((i + 1))
+		continue
+	fi
+	ip addr add "10.77.$((i + 1)).2/24" dev "$dev"
+	ip link set "$dev" up
+	rep "nic=$i dev=$dev features=$(cat "/sys/class/net/$dev/device/features")"
+	if [ "$q" -gt 1 ]; then
+		ethtool -L "$dev" combined "$q"
+		rep "nic=$i combined=$(ethtool -l "$dev" | awk '/^Current/ { c = 1 } c && /^Combined/ { print $2 }')"
+	fi
+	if out=$(ping -c 3 -w 120 "$host"); then
+		rep "nic=$i ping=ok rtt=$(echo "$out" | sed -n 's|.*min/avg/max = \([0-9./]*\) ms.*|\1|p')"
+	else
+		rep "nic=$i ping=fail"
+	fi
+	# Host -> guest, then the same bytes guest -> host.
+	t0=$(up)
+	timeout 900 nc "$host" 5001 </dev/null >/tmp/rx
+	rc=$?
+	t1=$(up)
+	rep "nic=$i h2g_rc=$rc h2g_bytes=$(wc -c </tmp/rx) h2g_secs=$(awk "BEGIN { print $t1 - $t0 }") h2g_sha256=$(sha256sum </tmp/rx | cut -d' ' -f1)"
+	t0=$(up)
+	timeout 900 nc "$host" 5002 </tmp/rx >/dev/null
+	rc=$?
+	t1=$(up)
+	rep "nic=$i g2h_rc=$rc g2h_secs=$(awk "BEGIN { print $t1 - $t0 }")"
+	rm -f /tmp/rx
+	if [ "$q" -gt 1 ]; then
+		rep "nic=$i qstats=$(ethtool -S "$dev" | awk '/_queue_[0-9]+_packets:/ { gsub(/:/, ""); printf "%s%s=%s", s, $1, $2; s = "," }')"
+	fi
+	i=$((i + 1))
+done
+rep "done uptime=$(up)"
+reboot -f
