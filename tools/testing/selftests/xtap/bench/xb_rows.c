@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
 
@@ -40,12 +41,14 @@
 /* Frames the host sender gives the kernel per sendmmsg(). */
 #define XB_RX_BURST	32
 /* Safety timeout of a wait (a miss is counted as a stall). */
-#define XB_WAIT_MS	20
+#define XB_WAIT_MS	100
 #define XB_RR_WAIT_MS	1000
 /* Waits without any frame after which the frames in flight count as lost
  * (the VM's vCPUs are host threads: a busy host stops them for tens of ms).
  */
-#define XB_RX_GIVE_UP	25
+#define XB_RX_GIVE_UP	5
+/* Busy-poll probe: one TX frame every this many microseconds */
+#define XB_PROBE_GAP_US	1000
 #define XB_MAX_SAMPLES	(1U << 20)
 
 #define XB_F64		64U
@@ -848,6 +851,47 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Busy-poll probe */
+
+/*
+ * Does the backend spin?  The guest sends one 64-byte frame (stack drop)
+ * every XB_PROBE_GAP_US, so the TX worker always runs out of work and, with
+ * a busy-loop timeout, spins before it sleeps.  The figure is the workers'
+ * on-CPU time per frame from schedstat (tick-sampled utime+stime cannot see
+ * tens of microseconds per wakeup).
+ */
+static int xb_run_probe(struct xb_env *e, const struct xb_opts *o,
+			struct xb_result *r)
+{
+	struct timespec gap = { .tv_nsec = XB_PROBE_GAP_US * 1000L };
+	uint64_t sent = 0, gpa, rt0 = 0;
+	uint8_t f[XB_F64], *buf;
+	struct xb_window w;
+
+	xb_udp_frame(f, sizeof(f), xb_other_mac, xb_guest_mac, XB_GUEST_IP,
+		     XB_HOST_IP);
+	buf = xb_guest_frame(e, f, sizeof(f), NULL);
+	if (!buf)
+		return -ENOMEM;
+	gpa = vdrv_gpa(&e->d, buf);
+	xb_window_init(&w, o, "rx_packets");
+	while (xb_window_tick(&w, e, sent, 0, r)) {
+		if (w.open && !rt0)
+			rt0 = xb_workers_runtime_ns(e);
+		if (vdrv_tx_reap(&e->d, 0) < 0)
+			return -EBADMSG;
+		if (xb_tx_post(e, gpa, e->d.hdr_len + sizeof(f)))
+			return -ENOSPC;
+		vdrv_kick(&e->d, VDRV_TX);
+		sent++;
+		nanosleep(&gap, NULL);
+	}
+	if (r->packets)
+		r->value = (xb_workers_runtime_ns(e) - rt0) / 1e3 / r->packets;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The table */
 
 #define XB_NUM		256
@@ -906,6 +950,18 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_rr,
 		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
 			 .one_cpu = true },
+	}, {
+		.id = "probe",
+		.title = "Busy-poll probe: worker CPU per TX frame at 1 frame/ms, busy-poll off",
+		.unit = XB_CPU_USEC,
+		.run = xb_run_probe,
+		.cfg = { .num = XB_NUM },
+	}, {
+		.id = "probe_poll50",
+		.title = "Busy-poll probe: worker CPU per TX frame at 1 frame/ms, busyloop timeout 50 µs",
+		.unit = XB_CPU_USEC,
+		.run = xb_run_probe,
+		.cfg = { .num = XB_NUM, .busyloop_us = 50 },
 	}, {
 		.id = "tx1500",
 		.title = "TX bulk 1514 B frames, stack drop",

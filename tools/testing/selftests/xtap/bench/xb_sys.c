@@ -189,6 +189,31 @@ uint64_t xb_workers_cpu_ns(const struct xb_env *e)
 }
 
 /**
+ * xb_workers_runtime_ns() - on-CPU time of the worker threads so far
+ * @e: environment
+ *
+ * Sum of the first field of /proc/<tid>/schedstat (the scheduler's
+ * nanosecond count): precise where utime+stime only sample at each tick.
+ *
+ * Return: nanoseconds.
+ */
+uint64_t xb_workers_runtime_ns(const struct xb_env *e)
+{
+	unsigned long long ns, sum = 0;
+	char path[64], buf[128];
+	unsigned int i;
+
+	for (i = 0; i < e->nworkers; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/schedstat",
+			 e->workers[i]);
+		if (!xb_read(path, buf, sizeof(buf)) &&
+		    sscanf(buf, "%llu", &ns) == 1)
+			sum += ns;
+	}
+	return sum;
+}
+
+/**
  * xb_if_stat() - one counter of /sys/class/net/<if>/statistics
  * @ifname: interface
  * @name: counter, e.g. "rx_packets"

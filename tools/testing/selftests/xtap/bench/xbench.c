@@ -185,7 +185,16 @@ static void xb_print_stat(const struct xb_stat *s, enum xb_unit u)
 
 static const char *xb_unit_name(enum xb_unit u)
 {
-	return u == XB_GBPS ? "Gbit/s ↑" : u == XB_USEC ? "µs ↓" : "kpps ↑";
+	switch (u) {
+	case XB_GBPS:
+		return "Gbit/s ↑";
+	case XB_USEC:
+		return "µs ↓";
+	case XB_CPU_USEC:
+		return "CPU µs/frame ↓";
+	default:
+		return "kpps ↑";
+	}
 }
 
 static void xb_table_line(unsigned int ri, const char *suffix,
@@ -238,25 +247,26 @@ static int xb_row_index(const char *id)
 	return -1;
 }
 
-/* Did the busyloop timeout make the workers spend more per request? */
+/* Did the busyloop timeout make the workers spend more per sparse frame? */
 static void xb_busy_poll_note(const struct xb_opts *o)
 {
-	int off = xb_row_index("rr"), on = xb_row_index("rr_poll50");
+	int off = xb_row_index("probe"), on = xb_row_index("probe_poll50");
 	unsigned int b;
 
 	if (off < 0 || on < 0 || !xb_row_selected(&xb_rows[off], o) ||
 	    !xb_row_selected(&xb_rows[on], o))
 		return;
-	printf("\nBusy polling (worker CPU per request, busy-poll off → 50 µs):");
+	printf("\nBusy polling, from the probe rows (worker CPU per sparse frame, busy-poll off → 50 µs; more than 10 µs extra counts as spinning):");
 	for (b = 0; b < XB_BACKENDS; b++) {
-		struct xb_stat a = xb_cell_stat(off, b, o, XB_CPU);
-		struct xb_stat z = xb_cell_stat(on, b, o, XB_CPU);
+		struct xb_stat a = xb_cell_stat(off, b, o, XB_VALUE);
+		struct xb_stat z = xb_cell_stat(on, b, o, XB_VALUE);
 
 		if (!a.n || !z.n)
 			continue;
-		printf(" %s %.1f → %.1f µs (%s);", vdrv_kind_name(xb_kinds[b]),
+		printf(" %s %.1f → %.1f µs (%s)%s", vdrv_kind_name(xb_kinds[b]),
 		       a.med, z.med,
-		       z.med > a.med + 10 ? "spins" : "no visible spinning");
+		       z.med > a.med + 10 ? "spins" : "no spinning seen",
+		       b + 1 < XB_BACKENDS ? ";" : ".");
 	}
 	printf("\n");
 }
@@ -297,7 +307,7 @@ static void xb_table(const struct xb_opts *o)
 	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<pid> and xtap-tx-<pid>) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
 	xb_busy_poll_note(o);
 	if (stalls || lost)
-		printf("\nWaits that hit their safety timeout: %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
+		printf("\nGuest waits that took over 100 ms (the VM's vCPUs are host threads; a loaded host stops them): %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
 		       (unsigned long long)stalls, (unsigned long long)lost);
 	printf("@@xbench-table-end@@\n");
 }

@@ -39,6 +39,7 @@ enum xb_unit {
 	XB_KPPS,	/* thousands of frames per second (higher is better) */
 	XB_GBPS,	/* Gbit/s of frame bytes (higher is better) */
 	XB_USEC,	/* microseconds (lower is better) */
+	XB_CPU_USEC,	/* worker CPU microseconds (lower is better) */
 };
 
 /**
@@ -167,6 +168,7 @@ int xb_pin_self(int cpu);
 int xb_find_workers(struct xb_env *e);
 int xb_pin_workers(struct xb_env *e, int cpu);
 uint64_t xb_workers_cpu_ns(const struct xb_env *e);
+uint64_t xb_workers_runtime_ns(const struct xb_env *e);
 long long xb_if_stat(const char *ifname, const char *name);
 int xb_if_addr(const char *ifname, const char *ip, unsigned int prefix);
 int xb_neigh_add(const char *ifname, const char *ip, const uint8_t *mac);
