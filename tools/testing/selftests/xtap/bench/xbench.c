@@ -171,6 +171,11 @@ static const char *xb_fmt(enum xb_unit u)
 	return u == XB_GBPS ? "%.3f" : u == XB_USEC ? "%.0f" : "%.1f";
 }
 
+/* Rounds this far apart are marked: the host, not the backend, moved. */
+#define XB_SPREAD	3.0
+
+static bool xb_spread;
+
 static void xb_print_stat(const struct xb_stat *s, enum xb_unit u)
 {
 	const char *f = xb_fmt(u);
@@ -181,6 +186,10 @@ static void xb_print_stat(const struct xb_stat *s, enum xb_unit u)
 	printf("–");
 	printf(f, s->max);
 	printf("]");
+	if (s->min > 0 && s->max > XB_SPREAD * s->min) {
+		printf(" †");
+		xb_spread = true;
+	}
 }
 
 static const char *xb_unit_name(enum xb_unit u)
@@ -305,6 +314,9 @@ static void xb_table(const struct xb_opts *o)
 			}
 	}
 	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<pid> and xtap-tx-<pid>) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
+	if (xb_spread)
+		printf("\n†: the slowest and the fastest round differ more than %.0f×; the VM's vCPUs are host threads and the host's load changed.\n",
+		       XB_SPREAD);
 	xb_busy_poll_note(o);
 	if (stalls || lost)
 		printf("\nGuest waits that took over 100 ms (the VM's vCPUs are host threads; a loaded host stops them): %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
@@ -349,7 +361,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct xb_opts o = { .rounds = 5, .warm = 0.5, .secs = 2.5 };
+	struct xb_opts o = { .rounds = 7, .warm = 0.4, .secs = 2.0 };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	bool list = false, failed = false;
 	unsigned int ri, k, b;
