@@ -24,12 +24,21 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 log=$out/xbench-$stamp.log
 md=$out/xbench-$stamp.md
 
+# The host's 1-minute load average every 10 s while the VM runs: the
+# guest cannot see how much of the two cores other work took.
+loads=$(mktemp)
+(while :; do cut -d' ' -f1 /proc/loadavg >> "$loads"; sleep 10; done) &
+sampler=$!
+trap 'kill $sampler 2>/dev/null; rm -f "$loads"' EXIT
+
 load_before=$(uptime)
 start=$(date +%s)
 VM_TIMEOUT=${VM_TIMEOUT:-1800} "$ST_DIR/vm/run.sh" -- ./bench/xbench "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 secs=$(( $(date +%s) - start ))
 load_after=$(uptime)
+kill $sampler 2>/dev/null
+load_range=$(sort -n "$loads" | awk '{ v[NR] = $1 } END { if (NR) printf "min %s, median %s, max %s (%d samples)", v[1], v[int((NR + 1) / 2)], v[NR], NR }')
 
 table=$(tr -d '\r' < "$log" | sed -n '/^@@xbench-table-begin@@$/,/^@@xbench-table-end@@$/p' | sed '1d;$d')
 if [ -z "$table" ]; then
@@ -51,6 +60,7 @@ rev=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)
 	echo "- $qemu, TCG (the guest's 2 vCPUs are 2 host threads)"
 	echo "- load before: ${load_before#*load}"
 	echo "- load after:  ${load_after#*load}"
+	echo "- 1-minute load average during the run: ${load_range:-not sampled}"
 	echo "- source: $rev; run took ${secs} s (VM boot included); xbench exit status $rc"
 	echo "- command: make bench${*:+ ARGS=\"$*\"}"
 } > "$md"

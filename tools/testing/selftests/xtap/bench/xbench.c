@@ -166,6 +166,29 @@ static struct xb_stat xb_cell_stat(unsigned int ri, unsigned int b,
 	return xb_stats(v, n);
 }
 
+/* Median of the per-round ratios xtap/upstream (each pair measured back to
+ * back, so a change of the host's load between rounds cancels out).
+ */
+static struct xb_stat xb_paired_stat(unsigned int ri, const struct xb_opts *o,
+				     enum xb_field f)
+{
+	double v[XB_MAX_ROUNDS], a, b;
+	unsigned int k, n = 0;
+
+	for (k = 0; k < o->rounds; k++) {
+		const struct xb_cell *x = &xb_res[ri][0][k];
+		const struct xb_cell *u = &xb_res[ri][1][k];
+
+		if (x->state != XB_OK || u->state != XB_OK)
+			continue;
+		a = xb_field(&xb_rows[ri], &x->r, f);
+		b = xb_field(&xb_rows[ri], &u->r, f);
+		if (b > 0)
+			v[n++] = a / b;
+	}
+	return xb_stats(v, n);
+}
+
 static const char *xb_fmt(enum xb_unit u)
 {
 	return u == XB_GBPS ? "%.3f" : u == XB_USEC ? "%.0f" : "%.1f";
@@ -210,7 +233,7 @@ static void xb_table_line(unsigned int ri, const char *suffix,
 			  enum xb_field f, const struct xb_opts *o)
 {
 	const struct xb_row *row = &xb_rows[ri];
-	struct xb_stat s[XB_BACKENDS], cpu[XB_BACKENDS];
+	struct xb_stat s[XB_BACKENDS], cpu[XB_BACKENDS], p;
 	unsigned int b;
 
 	for (b = 0; b < XB_BACKENDS; b++) {
@@ -230,6 +253,11 @@ static void xb_table_line(unsigned int ri, const char *suffix,
 	}
 	if (s[0].n && s[1].n && s[1].med > 0)
 		printf(" %.2f |", s[0].med / s[1].med);
+	else
+		printf(" – |");
+	p = xb_paired_stat(ri, o, f);
+	if (p.n)
+		printf(" %.2f [%.2f–%.2f] |", p.med, p.min, p.max);
 	else
 		printf(" – |");
 	for (b = 0; b < XB_BACKENDS; b++) {
@@ -295,8 +323,8 @@ static void xb_table(const struct xb_opts *o)
 	       u.machine, u.release, sysconf(_SC_NPROCESSORS_ONLN), date);
 	printf("%u rounds, A/B alternated; each measurement: fresh backend, %.2f s warm-up, %.2f s window. Guest driver on CPU %d, worker threads on CPU %d.\n\n",
 	       o->rounds, o->warm, o->secs, o->guest_cpu, o->worker_cpu);
-	printf("| Measurement | Unit | xtap median [min–max] | upstream median [min–max] | xtap/upstream | worker CPU µs/pkt, xtap | worker CPU µs/pkt, upstream | CPU ratio |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
+	printf("| Measurement | Unit | xtap median [min–max] | upstream median [min–max] | xtap/upstream | per-round xtap/upstream, median [min–max] | worker CPU µs/pkt, xtap | worker CPU µs/pkt, upstream | CPU ratio |\n");
+	printf("|---|---|---|---|---|---|---|---|---|\n");
 	for (ri = 0; ri < xb_nrows; ri++) {
 		if (!xb_row_selected(&xb_rows[ri], o))
 			continue;
@@ -313,6 +341,7 @@ static void xb_table(const struct xb_opts *o)
 				lost += xb_res[ri][b][k].r.lost;
 			}
 	}
+	printf("\nxtap/upstream is the ratio of the medians; the per-round ratio pairs the two measurements of each round (taken back to back).\n");
 	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<pid> and xtap-tx-<pid>) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
 	if (xb_spread)
 		printf("\n†: the slowest and the fastest round differ more than %.0f×; the VM's vCPUs are host threads and the host's load changed.\n",
