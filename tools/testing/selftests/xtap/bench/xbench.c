@@ -348,7 +348,7 @@ static void xb_table(const struct xb_opts *o)
 		       XB_SPREAD);
 	xb_busy_poll_note(o);
 	if (stalls || lost)
-		printf("\nGuest waits that took over 100 ms (the VM's vCPUs are host threads; a loaded host stops them): %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
+		printf("\nGuest waits that timed out (RX: 10 ms, then an RX kick; otherwise 100 ms): %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
 		       (unsigned long long)stalls, (unsigned long long)lost);
 	printf("@@xbench-table-end@@\n");
 }
