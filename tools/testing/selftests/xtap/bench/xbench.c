@@ -358,7 +358,7 @@ static void xb_table(const struct xb_opts *o)
 static void xb_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND] [-g GUEST_CPU] [-c WORKER_CPU] [--smoke] [--list]\n",
+		"usage: %s [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND] [-g GUEST_CPU] [-c WORKER_CPU] [-v] [--smoke] [--list]\n",
 		argv0);
 	exit(2);
 }

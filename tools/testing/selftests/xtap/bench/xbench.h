@@ -52,7 +52,7 @@ enum xb_unit {
  * @backend: run only this backend ("xtap" or "upstream"; NULL: both)
  * @guest_cpu: CPU of the driver (and of the host-side sender/responder)
  * @worker_cpu: CPU of the backend's worker threads
- * @verbose: print a line per measurement
+ * @verbose: print details of RX stalls
  */
 struct xb_opts {
 	unsigned int rounds;
@@ -144,7 +144,6 @@ struct xb_envcfg {
  * @title: what the table shows
  * @unit: XB_*
  * @xtap_na: why xtap cannot run this row (NULL: it can)
- * @note: printed under the table for this row, or NULL
  * @run: measure it once on @e; fills @r
  * @cfg: environment for the measurement
  */
@@ -153,7 +152,6 @@ struct xb_row {
 	const char *title;
 	enum xb_unit unit;
 	const char *xtap_na;
-	const char *note;
 	int (*run)(struct xb_env *e, const struct xb_opts *o,
 		   struct xb_result *r);
 	struct xb_envcfg cfg;
