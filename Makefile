@@ -12,6 +12,8 @@
 #   make vmtest       only the VM part of the suite
 #   make run          the main job (boot a VM, load xtap, show it working)
 #   make bench-ring   native ring micro-benchmark
+#   make bench        xtap vs upstream vhost-net + tun in the VM (~10 min;
+#                     ARGS= goes to bench/xbench); tables in bench-results/
 #   make clean
 
 TOP       := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -23,7 +25,7 @@ ifeq ($(KDIR),)
 $(error no kernel headers found; run scripts/deps.sh or pass KDIR=)
 endif
 
-.PHONY: all modules debug clean check selftests test vmtest run bench-ring deps
+.PHONY: all modules debug clean check selftests test vmtest run bench-ring bench deps
 
 all: modules
 
@@ -53,6 +55,9 @@ run:
 
 bench-ring: deps
 	$(MAKE) -C $(SELFTESTS)/bench/ring bench
+
+bench: modules selftests
+	$(SELFTESTS)/bench/run.sh $(ARGS)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(MODDIR) clean
