@@ -32,6 +32,10 @@
 #define __aligned(x) __attribute__((__aligned__(x)))
 #endif
 
+#ifndef __always_inline
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
+
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
