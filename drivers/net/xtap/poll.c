@@ -19,6 +19,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 
 static atomic64_t xtap_worker_ids = ATOMIC64_INIT(0);
@@ -262,10 +263,16 @@ void xtap_poll_stop(struct xtap_poll *p)
  *
  * Spins for up to @vq's busy-loop timeout with guest notifications left as
  * the caller set them (disabled).  Leaves early, without work, when the
- * scheduler wants the CPU, a signal is pending, the thread must stop, the
- * worker was queued again, or the control plane waits for @vq's mutex.
- * Never sleeps while spinning (the checks themselves may fault in guest
- * memory).
+ * scheduler wants the CPU or another task is runnable on this CPU, a signal
+ * is pending, the thread must stop, the worker was queued again, or the
+ * control plane waits for @vq's mutex.  Never sleeps while spinning (the
+ * checks themselves may fault in guest memory).
+ *
+ * The runnable check matters because each device has two workers: the TX
+ * worker spinning for the next request must not keep the RX worker, woken
+ * on the same CPU for the reply, waiting for the rest of the spin (the
+ * wakeup does not always preempt; CFS lets the running task finish its
+ * slice).
  *
  * Return: true when @has_work found work.
  */
@@ -280,7 +287,8 @@ bool xtap_busy_poll(struct xtap_vq *vq, bool (*has_work)(struct xtap_vq *vq))
 	for (;;) {
 		if (has_work(vq))
 			return true;
-		if (need_resched() || signal_pending(current) ||
+		if (need_resched() || !single_task_running() ||
+		    signal_pending(current) ||
 		    kthread_should_stop() || xtap_worker_pending(vq->worker) ||
 		    atomic_read(&vq->ctl_waiting))
 			return false;
