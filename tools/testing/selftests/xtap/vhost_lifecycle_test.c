@@ -9,7 +9,6 @@
  * buffers (back-pressure, then delivery in order, or return to the queue on
  * detach), busy polling, and VHOST_RESET_OWNER.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -65,38 +64,6 @@ static void rx_one(struct __test_metadata *_metadata, struct vtest_env *e,
 	ret = vtest_guest_recv(e, r, sizeof(r), &info, WAIT_MS);
 	ASSERT_EQ(FRAME_LEN, ret) TH_LOG("%s", e->what);
 	EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, seq, VTEST_ETH_P));
-}
-
-/* Threads whose name is exactly @comm. */
-static int count_threads(const char *comm)
-{
-	char path[300], name[32];
-	struct dirent *de;
-	int n = 0, fd;
-	ssize_t len;
-	DIR *dir;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, name, sizeof(name) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		name[len] = 0;
-		if (name[len - 1] == '\n')
-			name[len - 1] = 0;
-		n += !strcmp(name, comm);
-	}
-	closedir(dir);
-	return n;
 }
 
 static int module_refcnt(void)
@@ -304,40 +271,6 @@ TEST_F(lc, get_vring_base_stops_the_ring)
 	EXPECT_EQ(base + 1, s.num);
 }
 
-/* Use up every RX buffer; returns 0 or -errno. */
-static int rx_exhaust(struct vtest_env *e)
-{
-	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
-	unsigned int n = e->d.vq[VDRV_RX].inflight, got = 0, i;
-	struct vdrv_rx_info info;
-	long deadline;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		vtest_frame(f, sizeof(f), 500 + i, VTEST_ETH_P);
-		ret = vdrv_pkt_send(e->pkt, e->be.ifindex, f, sizeof(f));
-		if (ret)
-			return ret;
-		/* do not outrun the queue ring */
-		if (i % 64 == 63)
-			usleep(20000);
-	}
-	deadline = vtest_now_ms() + 4 * WAIT_MS;
-	while (got < n) {
-		ret = vdrv_rx_recv(&e->d, r, sizeof(r), &info);
-		if (ret >= 0) {
-			got++;
-			continue;
-		}
-		if (ret != -EAGAIN)
-			return ret;
-		if (vtest_now_ms() > deadline)
-			return -ETIMEDOUT;
-		vdrv_wait(&e->d, 1U << VDRV_RX, 50);
-	}
-	return e->d.vq[VDRV_RX].inflight ? -EIO : 0;
-}
-
 /*
  * No guest buffers: frames wait (nothing is dropped), and arrive in order
  * once the guest posts buffers again.
@@ -350,7 +283,7 @@ TEST_F(lc, rx_waits_for_guest_buffers)
 	unsigned int i;
 	int ret;
 
-	ASSERT_EQ(0, rx_exhaust(&self->e));
+	ASSERT_EQ(0, vtest_rx_exhaust(&self->e, FRAME_LEN, 4 * WAIT_MS));
 	for (i = 0; i < n; i++) {
 		vtest_frame(f, sizeof(f), 2000 + i, VTEST_ETH_P);
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
@@ -379,7 +312,7 @@ TEST_F(lc, held_frames_return_to_the_queue)
 	unsigned int i;
 	ssize_t len;
 
-	ASSERT_EQ(0, rx_exhaust(&self->e));
+	ASSERT_EQ(0, vtest_rx_exhaust(&self->e, FRAME_LEN, 4 * WAIT_MS));
 	for (i = 0; i < n; i++) {
 		vtest_frame(f, sizeof(f), 3000 + i, VTEST_ETH_P);
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
@@ -505,17 +438,17 @@ TEST_F_TIMEOUT(lc, owner_killed_mid_traffic, 120)
 		ASSERT_EQ((int)sizeof(ifindex), ret) TH_LOG("child setup failed");
 	}
 	snprintf(comm, sizeof(comm), "xtap-tx-%d", pid);
-	EXPECT_EQ(1, count_threads(comm));
+	EXPECT_EQ(1, vdrv_threads_named(comm, NULL, 0));
 	snprintf(comm, sizeof(comm), "xtap-rx-%d", pid);
-	EXPECT_EQ(1, count_threads(comm));
+	EXPECT_EQ(1, vdrv_threads_named(comm, NULL, 0));
 	usleep(500000);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status));
 
-	EXPECT_EQ(0, count_threads(comm));
+	EXPECT_EQ(0, vdrv_threads_named(comm, NULL, 0));
 	snprintf(comm, sizeof(comm), "xtap-tx-%d", pid);
-	EXPECT_EQ(0, count_threads(comm));
+	EXPECT_EQ(0, vdrv_threads_named(comm, NULL, 0));
 	ASSERT_EQ(0, vdrv_rtnl_dellink(ifindex));
 	deadline = vtest_now_ms() + WAIT_MS;
 	while (module_refcnt() != base && vtest_now_ms() < deadline)

@@ -6,7 +6,6 @@
  * time, and a guest without buffers does not turn every incoming frame into
  * a wake-up of its RX worker.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,41 +17,6 @@
 #define WAIT_MS		5000
 #define FRAME_LEN	200
 #define RING_NUM	16
-
-/* The pid of the (single) thread named exactly @comm, or -errno. */
-static int find_thread(const char *comm)
-{
-	char path[300], name[32];
-	struct dirent *de;
-	int pid = -ENOENT, fd;
-	ssize_t len;
-	DIR *dir;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		len = read(fd, name, sizeof(name) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		name[len] = 0;
-		if (name[len - 1] == '\n')
-			name[len - 1] = 0;
-		if (!strcmp(name, comm)) {
-			pid = atoi(de->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	return pid;
-}
 
 /* voluntary_ctxt_switches of @pid: how often it went to sleep, or -errno. */
 static long sleeps(int pid)
@@ -115,37 +79,6 @@ static void rx_one(struct __test_metadata *_metadata, struct vtest_env *e,
 	EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, seq, VTEST_ETH_P));
 }
 
-/* Fill every posted RX buffer and reap them: the guest has none left. */
-static int rx_exhaust(struct vtest_env *e)
-{
-	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
-	unsigned int n = e->d.vq[VDRV_RX].inflight, got = 0, i;
-	struct vdrv_rx_info info;
-	long deadline;
-	int ret;
-
-	for (i = 0; i < n; i++) {
-		vtest_frame(f, sizeof(f), 500 + i, VTEST_ETH_P);
-		ret = vdrv_pkt_send(e->pkt, e->be.ifindex, f, sizeof(f));
-		if (ret)
-			return ret;
-	}
-	deadline = vtest_now_ms() + 4 * WAIT_MS;
-	while (got < n) {
-		ret = vdrv_rx_recv(&e->d, r, sizeof(r), &info);
-		if (ret >= 0) {
-			got++;
-			continue;
-		}
-		if (ret != -EAGAIN)
-			return ret;
-		if (vtest_now_ms() > deadline)
-			return -ETIMEDOUT;
-		vdrv_wait(&e->d, 1U << VDRV_RX, 50);
-	}
-	return e->d.vq[VDRV_RX].inflight ? -EIO : 0;
-}
-
 /*
  * While the guest has no RX buffers, frames arriving one by one do not
  * wake the RX worker each time (it waits for the guest's kick); once the
@@ -163,10 +96,10 @@ TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
 	int pid, ret;
 
 	snprintf(comm, sizeof(comm), "xtap-rx-%d", getpid());
-	pid = find_thread(comm);
-	ASSERT_LT(0, pid) TH_LOG("no thread %s", comm);
+	ASSERT_EQ(1, vdrv_threads_named(comm, &pid, 1))
+		TH_LOG("not exactly one thread %s", comm);
 
-	ASSERT_EQ(0, rx_exhaust(&self->e));
+	ASSERT_EQ(0, vtest_rx_exhaust(&self->e, FRAME_LEN, 4 * WAIT_MS));
 	/* the first frame finds no buffer: the worker settles down */
 	vtest_frame(f, sizeof(f), 0, VTEST_ETH_P);
 	ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,

@@ -7,7 +7,6 @@
  * programs (loaded from raw instructions: no compiler needed), veth pairs,
  * and the host-side sockets.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -64,72 +63,35 @@ int xb_pin_self(int cpu)
 	return xb_pin(0, cpu);
 }
 
-static int xb_read(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	buf[n] = 0;
-	return 0;
-}
-
-/*
- * The worker threads' names: upstream vhost-net runs one kernel thread
- * "vhost-<owner pid>" per device; xtap one per virtqueue,
- * "xtap-rx-<owner pid>" and "xtap-tx-<owner pid>" (drivers/net/xtap/vhost.c).
- */
-static bool xb_is_worker(enum vdrv_kind kind, const char *comm, pid_t owner)
-{
-	char a[32], b[32];
-
-	if (kind == VDRV_UPSTREAM) {
-		snprintf(a, sizeof(a), "vhost-%d", owner);
-		return !strcmp(comm, a);
-	}
-	snprintf(a, sizeof(a), "xtap-rx-%d", owner);
-	snprintf(b, sizeof(b), "xtap-tx-%d", owner);
-	return !strcmp(comm, a) || !strcmp(comm, b);
-}
-
 /**
  * xb_find_workers() - find the worker threads of @e's backend
  * @e: environment (after VHOST_SET_OWNER by this process)
  *
- * Kernel threads are processes of their own: scan /proc for their names.
+ * Upstream vhost-net runs one kernel thread "vhost-<owner pid>" per device;
+ * xtap one per virtqueue, "xtap-rx-<owner pid>" and "xtap-tx-<owner pid>"
+ * (drivers/net/xtap/vhost.c).
  *
  * Return: the number found, or -errno.
  */
 int xb_find_workers(struct xb_env *e)
 {
-	char path[300], comm[64];
-	struct dirent *de;
-	DIR *dir;
-	char *nl;
+	static const char * const fmt[][2] = {
+		[VDRV_UPSTREAM] = { "vhost-%d" },
+		[VDRV_XTAP] = { "xtap-rx-%d", "xtap-tx-%d" },
+	};
+	unsigned int i, room;
+	char comm[32];
+	int n;
 
 	e->nworkers = 0;
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)) && e->nworkers < XB_MAX_WORKERS) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		if (xb_read(path, comm, sizeof(comm)))
-			continue;
-		nl = strchr(comm, '\n');
-		if (nl)
-			*nl = 0;
-		if (xb_is_worker(e->kind, comm, getpid()))
-			e->workers[e->nworkers++] = atoi(de->d_name);
+	for (i = 0; i < 2 && fmt[e->kind][i]; i++) {
+		snprintf(comm, sizeof(comm), fmt[e->kind][i], getpid());
+		room = XB_MAX_WORKERS - e->nworkers;
+		n = vdrv_threads_named(comm, e->workers + e->nworkers, room);
+		if (n < 0)
+			return n;
+		e->nworkers += (unsigned int)n < room ? (unsigned int)n : room;
 	}
-	closedir(dir);
 	return e->nworkers;
 }
 
@@ -172,7 +134,7 @@ uint64_t xb_workers_cpu_ns(const struct xb_env *e)
 
 	for (i = 0; i < e->nworkers; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/stat", e->workers[i]);
-		if (xb_read(path, buf, sizeof(buf)))
+		if (vdrv_read_file(path, buf, sizeof(buf)))
 			continue;
 		/* the name may hold anything: fields resume after its ')' */
 		p = strrchr(buf, ')');
@@ -206,7 +168,7 @@ uint64_t xb_workers_runtime_ns(const struct xb_env *e)
 	for (i = 0; i < e->nworkers; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/schedstat",
 			 e->workers[i]);
-		if (!xb_read(path, buf, sizeof(buf)) &&
+		if (!vdrv_read_file(path, buf, sizeof(buf)) &&
 		    sscanf(buf, "%llu", &ns) == 1)
 			sum += ns;
 	}
@@ -226,7 +188,7 @@ long long xb_if_stat(const char *ifname, const char *name)
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s",
 		 ifname, name);
-	if (xb_read(path, buf, sizeof(buf)))
+	if (vdrv_read_file(path, buf, sizeof(buf)))
 		return -1;
 	return strtoll(buf, NULL, 10);
 }
@@ -362,54 +324,6 @@ static int xb_xdp_load(int redirect_ifindex)
 	return fd;
 }
 
-static void xb_nla(struct nlmsghdr *nh, unsigned short type, const void *data,
-		   size_t len)
-{
-	struct nlattr *a = (struct nlattr *)((char *)nh +
-					     NLMSG_ALIGN(nh->nlmsg_len));
-
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	if (len)
-		memcpy((char *)a + NLA_HDRLEN, data, len);
-	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + NLA_ALIGN(a->nla_len);
-}
-
-static int xb_rtnl(struct nlmsghdr *nh)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096];
-	struct nlmsghdr *rh;
-	int fd, ret = -EIO;
-	ssize_t n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	nh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	nh->nlmsg_seq = 1;
-	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (rh = (struct nlmsghdr *)buf; NLMSG_OK(rh, n);
-	     rh = NLMSG_NEXT(rh, n)) {
-		if (rh->nlmsg_type == NLMSG_ERROR) {
-			ret = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
-			break;
-		}
-	}
-out:
-	close(fd);
-	return ret;
-}
-
 /**
  * xb_xdp_attach() - attach an XDP program in native (driver) mode
  * @ifindex: the interface
@@ -440,11 +354,11 @@ int xb_xdp_attach(int ifindex, int redirect_ifindex)
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	xdp = (struct nlattr *)(m.buf + NLMSG_ALIGN(m.nh.nlmsg_len));
-	xb_nla(&m.nh, IFLA_XDP | NLA_F_NESTED, NULL, 0);
-	xb_nla(&m.nh, IFLA_XDP_FD, &fd, sizeof(fd));
-	xb_nla(&m.nh, IFLA_XDP_FLAGS, &flags, sizeof(flags));
+	vdrv_nla_put(&m.nh, IFLA_XDP | NLA_F_NESTED, NULL, 0);
+	vdrv_nla_put(&m.nh, IFLA_XDP_FD, &fd, sizeof(fd));
+	vdrv_nla_put(&m.nh, IFLA_XDP_FLAGS, &flags, sizeof(flags));
 	xdp->nla_len = m.buf + m.nh.nlmsg_len - (char *)xdp;
-	ret = xb_rtnl(&m.nh);
+	ret = vdrv_rtnl_talk(&m.nh);
 	close(fd);
 	return ret;
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -153,8 +155,15 @@ int vdrv_link_disable_ipv6(const char *ifname)
 	return ret;
 }
 
-static void vdrv_nla_put(struct nlmsghdr *nh, unsigned short type,
-			 const void *data, size_t len)
+/**
+ * vdrv_nla_put() - append an attribute to a netlink message
+ * @nh: the message; its buffer must have room for the attribute
+ * @type: attribute type (with NLA_F_NESTED for a nest, then @len 0)
+ * @data: payload, or NULL with @len 0
+ * @len: payload length
+ */
+void vdrv_nla_put(struct nlmsghdr *nh, unsigned short type, const void *data,
+		  size_t len)
 {
 	struct nlattr *a = (struct nlattr *)((char *)nh +
 					     NLMSG_ALIGN(nh->nlmsg_len));
@@ -166,7 +175,13 @@ static void vdrv_nla_put(struct nlmsghdr *nh, unsigned short type,
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + NLA_ALIGN(a->nla_len);
 }
 
-static int vdrv_rtnl_talk(struct nlmsghdr *nh)
+/**
+ * vdrv_rtnl_talk() - send one rtnetlink request and wait for its ack
+ * @nh: the request (NLM_F_REQUEST | NLM_F_ACK and a sequence are added)
+ *
+ * Return: 0 or the -errno the kernel answered.
+ */
+int vdrv_rtnl_talk(struct nlmsghdr *nh)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	char buf[4096];
@@ -492,14 +507,19 @@ int vdrv_backend_set_hdr_len(const struct vdrv_backend *be, int len)
 	return 0;
 }
 
-static int vdrv_read_sysfs(const char *ifname, const char *attr, char *buf,
-			   size_t len)
+/**
+ * vdrv_read_file() - read a small file (sysfs, procfs) into a string
+ * @path: the file
+ * @buf: receives at most @len - 1 bytes and a terminating NUL
+ * @len: size of @buf, at least 1
+ *
+ * Return: 0 or -errno.
+ */
+int vdrv_read_file(const char *path, char *buf, size_t len)
 {
-	char path[128];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -509,6 +529,15 @@ static int vdrv_read_sysfs(const char *ifname, const char *attr, char *buf,
 		return -EIO;
 	buf[n] = 0;
 	return 0;
+}
+
+static int vdrv_read_sysfs(const char *ifname, const char *attr, char *buf,
+			   size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
+	return vdrv_read_file(path, buf, len);
 }
 
 /**
@@ -660,4 +689,44 @@ int vdrv_pkt_recv(int fd, void *buf, size_t cap, int timeout_ms)
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+/**
+ * vdrv_threads_named() - find the threads (or kernel threads) named @comm
+ * @comm: the exact name, as in /proc/<pid>/comm
+ * @pids: receives up to @max pids; may be NULL when @max is 0
+ * @max: size of @pids
+ *
+ * Kernel threads are processes of their own, so this scans /proc.
+ *
+ * Return: how many there are (which may exceed @max), or -errno.
+ */
+int vdrv_threads_named(const char *comm, int *pids, int max)
+{
+	char path[300], name[64];
+	struct dirent *de;
+	size_t len;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (vdrv_read_file(path, name, sizeof(name)))
+			continue;
+		len = strlen(name);
+		if (len && name[len - 1] == '\n')
+			name[len - 1] = 0;
+		if (strcmp(name, comm))
+			continue;
+		if (n < max)
+			pids[n] = atoi(de->d_name);
+		n++;
+	}
+	closedir(dir);
+	return n;
 }

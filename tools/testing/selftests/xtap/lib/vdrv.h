@@ -117,6 +117,14 @@ int vdrv_link_get_mtu(const char *ifname);
 int vdrv_link_disable_ipv6(const char *ifname);
 int vdrv_rtnl_newlink(const char *ifname, const char *kind);
 int vdrv_rtnl_dellink(int ifindex);
+struct nlmsghdr;
+void vdrv_nla_put(struct nlmsghdr *nh, unsigned short type, const void *data,
+		  size_t len);
+int vdrv_rtnl_talk(struct nlmsghdr *nh);
+
+/* Threads by name, e.g. the backends' workers (xtap-rx-<pid>, vhost-<pid>). */
+int vdrv_threads_named(const char *comm, int *pids, int max);
+int vdrv_read_file(const char *path, char *buf, size_t len);
 
 /* Host side of the traffic: AF_PACKET sockets bound to the interface. */
 int vdrv_pkt_open(int ifindex);

@@ -397,6 +397,53 @@ static inline int vtest_rx_sync(struct vtest_env *e, int timeout_ms)
 }
 
 /**
+ * vtest_rx_exhaust() - use up every RX buffer the guest has posted
+ * @e: environment
+ * @len: length of the frames sent to fill them (at most 1514)
+ * @timeout_ms: how long the frames may take to arrive
+ *
+ * Sends one frame per posted buffer (pausing 20 ms after every 64, so the
+ * queue ring is not outrun) and reaps them all without posting new ones:
+ * afterwards the guest has no RX buffer left.
+ *
+ * Return: 0, -ETIMEDOUT, -EIO if buffers are still in flight, -errno.
+ */
+static inline int vtest_rx_exhaust(struct vtest_env *e, size_t len,
+				   int timeout_ms)
+{
+	unsigned int n = e->d.vq[VDRV_RX].inflight, got = 0, i;
+	uint8_t f[1514], r[1514 + 64];
+	struct vdrv_rx_info info;
+	long deadline;
+	int ret;
+
+	if (len > sizeof(f))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		vtest_frame(f, len, 500 + i, VTEST_ETH_P);
+		ret = vdrv_pkt_send(e->pkt, e->be.ifindex, f, len);
+		if (ret)
+			return ret;
+		if (i % 64 == 63)
+			usleep(20000);
+	}
+	deadline = vtest_now_ms() + timeout_ms;
+	while (got < n) {
+		ret = vdrv_rx_recv(&e->d, r, sizeof(r), &info);
+		if (ret >= 0) {
+			got++;
+			continue;
+		}
+		if (ret != -EAGAIN)
+			return ret;
+		if (vtest_now_ms() > deadline)
+			return -ETIMEDOUT;
+		vdrv_wait(&e->d, 1U << VDRV_RX, 50);
+	}
+	return e->d.vq[VDRV_RX].inflight ? -EIO : 0;
+}
+
+/**
  * vtest_guest_send() - the guest queues one frame for transmission
  * @e: environment
  * @frame: the frame
