@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Style gate: make W=1 without warnings, checkpatch --strict, kernel-doc,
-# sparse and shellcheck.  Prints one KTAP line per check and, last,
-# "style: N passed, N failed"; exits non-zero on any finding.
+# sparse, W=1 and sparse again on the debug build, and shellcheck.  Prints
+# one KTAP line per check and, last, "style: N passed, N failed"; exits
+# non-zero on any finding.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -47,6 +48,13 @@ make -C "$kdir" M="$mod" C=2 CF="-D__CHECK_ENDIAN__" modules > "$tmp/sp.log" 2>&
 	echo "sparse build failed" >> "$tmp/sp.log"
 grep -E 'warning:|error:|sparse build failed' "$tmp/sp.log" > "$tmp/sp" || true
 result "sparse (C=2)" "$tmp/sp"
+
+# The debug build (selftest.c, -DDEBUG) in a scratch copy of the sources,
+# with W=1 and sparse together: any warning fails.
+"$top/scripts/build-debug.sh" "$tmp/debug" W=1 C=2 CF="-D__CHECK_ENDIAN__" \
+	> /dev/null 2> "$tmp/dbg.log" || echo "debug build failed" >> "$tmp/dbg.log"
+grep -E 'warning:|error:|debug build failed' "$tmp/dbg.log" > "$tmp/dbg" || true
+result "make debug W=1 C=2 (sparse) without warnings" "$tmp/dbg"
 
 shellcheck -x "${shfiles[@]}" > "$tmp/sc" 2>&1 || true
 result "shellcheck" "$tmp/sc"

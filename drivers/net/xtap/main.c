@@ -16,6 +16,10 @@ static int __init xtap_init(void)
 {
 	int ret;
 
+	/* Debug builds only; before anything is registered. */
+	if (!xtap_selftest())
+		return -ENOTRECOVERABLE;
+
 	ret = xtap_tap_init();
 	if (ret)
 		goto err_tap;

@@ -245,4 +245,14 @@ extern const struct ethtool_ops xtap_ethtool_ops;
 int xtap_vhost_init(void);
 void xtap_vhost_exit(void);
 
+/* selftest.c, built only with CONFIG_XTAP_DEBUG (which defines DEBUG) */
+#ifdef DEBUG
+bool xtap_selftest(void);
+#else
+static inline bool xtap_selftest(void)
+{
+	return true;
+}
+#endif
+
 #endif /* _XTAP_H */

@@ -16,7 +16,7 @@ exec 3>/dev/ttyS1
 out() { printf '%s\n' "$*" >&3; }
 
 ST_DIR=$XTAP_TOP/tools/testing/selftests/xtap
-export XTAP_KO XTAP_TOP KSFT_MACHINE_SLOW=yes
+export XTAP_KO XTAP_DEBUG_KO XTAP_TOP KSFT_MACHINE_SLOW=yes
 hostname xtapvm 2>/dev/null
 ip link set lo up
 

@@ -23,6 +23,9 @@ TOP=$(cd "$ST_DIR/../../../.." && pwd)
 ver=${VM_KERNEL_VER:-$("$TOP/scripts/find-kdir.sh" -r)} || exit 1
 kernel=/boot/vmlinuz-$ver
 ko=$TOP/drivers/net/xtap/xtap.ko
+# The CONFIG_XTAP_DEBUG=y build, made by `make selftests`
+# (scripts/build-debug.sh); debug_selftest.sh skips without it.
+debug_ko=$TOP/.vm/xtap-debug/drivers/net/xtap/xtap.ko
 
 mode=suite
 cmd=()
@@ -87,6 +90,7 @@ trap 'exit 130' INT TERM
 	printf 'XTAP_MODE=%q\n' "$mode"
 	printf 'XTAP_TOP=%q\n' "$TOP"
 	printf 'XTAP_KO=%q\n' "$ko"
+	printf 'XTAP_DEBUG_KO=%q\n' "$([ -f "$debug_ko" ] && echo "$debug_ko")"
 	printf 'XTAP_TIMEOUT_MULT=%q\n' "${XTAP_TIMEOUT_MULT:-$([ "$accel" = tcg ] && echo 4 || echo 1)}"
 	printf 'XTAP_TESTS=%q\n' "${VM_TESTS:-}"
 	printf 'XTAP_CMD=('
