@@ -43,6 +43,7 @@ FIXTURE_VARIANT(dp)
 	bool tx_split_hdr;
 	unsigned int tx_frags;
 	bool rx_split_hdr;
+	uint32_t busyloop_us;
 };
 
 #define QEMU_F		VDRV_FEATURES_QEMU
@@ -83,6 +84,20 @@ FIXTURE_VARIANT_ADD(dp, k##_nethdr) {					\
 DP_VARIANTS(VDRV_UPSTREAM, upstream);
 DP_VARIANTS(VDRV_XTAP, xtap);
 
+/*
+ * Busy polling on both virtqueues: a worker that spins also serves the
+ * other direction of its pair (xtap_busy_poll()), so every test above runs
+ * through that path too.  No timing is checked, only what arrives.
+ */
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll) {
+	.kind = VDRV_XTAP, .features = QEMU_F,
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+};
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_no_event_idx) {
+	.kind = VDRV_XTAP, .features = NO(VIRTIO_RING_F_EVENT_IDX),
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+};
+
 static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -90,6 +105,7 @@ static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
 	cfg->tx_split_hdr = v->tx_split_hdr;
 	cfg->tx_frags = v->tx_frags;
 	cfg->rx_split_hdr = v->rx_split_hdr;
+	cfg->busyloop_us = v->busyloop_us;
 }
 
 FIXTURE_SETUP(dp)
@@ -281,6 +297,120 @@ TEST_F_TIMEOUT(dp, rx_stream, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].kicks_saved,
+	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+}
+
+/* Fewer frames for the tests that only matter with busy polling on. */
+static unsigned int pair_n(const FIXTURE_VARIANT(dp) *v)
+{
+	return v->busyloop_us ? stream_n() : stream_n() / 50;
+}
+
+/*
+ * Request/response: one frame in flight, the host answers each request
+ * from the guest with a frame of its own.  With busy polling the worker
+ * that spins after a request also delivers the response and takes the
+ * next request (the other worker is never woken).  Every frame arrives,
+ * in order, with its payload.
+ */
+TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
+{
+	unsigned int n = pair_n(variant) / 10, i;
+	struct vdrv_rx_info info;
+	long t0;
+	int ret;
+
+	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS));
+	t0 = vtest_now_ms();
+	for (i = 0; i < n; i++) {
+		size_t len = stream_len(i);
+
+		vtest_frame(self->f, len, i, VTEST_ETH_P);
+		ASSERT_EQ(0, vtest_guest_send(&self->e, self->f, len, true,
+					      WAIT_MS));
+		ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
+				      VTEST_ETH_P, WAIT_MS);
+		ASSERT_EQ((int)len, ret)
+			TH_LOG("request %u of %u: %s", i, n,
+			       ret < 0 ? strerror(-ret) : "length");
+		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
+					       VTEST_ETH_P));
+		len = stream_len(i + 7);
+		vtest_frame(self->f, len, i, VTEST_ETH_P);
+		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex,
+					   self->f, len));
+		ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE, &info,
+				       WAIT_MS);
+		ASSERT_EQ((int)len, ret)
+			TH_LOG("response %u of %u: %s", i, n,
+			       ret < 0 ? self->e.what : "length");
+		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
+					       VTEST_ETH_P));
+		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
+	}
+	ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
+	TH_LOG("%u round trips in %ld ms, %llu TX kicks, %llu RX calls",
+	       n, vtest_now_ms() - t0,
+	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
+	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+}
+
+/*
+ * Both directions at once, in windows: the guest's frames and the host's
+ * are in flight together, so a spinning worker keeps serving the other
+ * direction too.  None lost, each direction in order.
+ */
+TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
+{
+	unsigned int n = pair_n(variant), sent = 0, got = 0, k;
+	struct vdrv_rx_info info;
+	long t0;
+	int ret;
+
+	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS));
+	t0 = vtest_now_ms();
+	while (got < n) {
+		unsigned int first = sent;
+
+		for (k = 0; sent < n && k < STREAM_WIN / 2; k++, sent++) {
+			vtest_frame(self->f, stream_len(sent), sent,
+				    VTEST_ETH_P);
+			ASSERT_EQ(0, vtest_guest_send(&self->e, self->f,
+						      stream_len(sent), false,
+						      WAIT_MS));
+			ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt,
+						   self->e.be.ifindex, self->f,
+						   stream_len(sent)));
+		}
+		vdrv_kick(&self->e.d, VDRV_TX);
+		/* host side: the guest's frames */
+		for (k = first; k < sent; k++) {
+			ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
+					      VTEST_ETH_P, WAIT_MS);
+			ASSERT_EQ((int)stream_len(k), ret)
+				TH_LOG("TX frame %u of %u: %s", k, n,
+				       ret < 0 ? strerror(-ret) : "length");
+			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
+						       stream_len(k), k,
+						       VTEST_ETH_P));
+		}
+		/* guest side: the host's frames */
+		for (; got < sent; got++) {
+			ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE,
+					       &info, WAIT_MS);
+			ASSERT_EQ((int)stream_len(got), ret)
+				TH_LOG("RX frame %u of %u: %s", got, n,
+				       ret < 0 ? self->e.what : "length");
+			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
+						       stream_len(got), got,
+						       VTEST_ETH_P));
+		}
+		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
+	}
+	ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
+	TH_LOG("%u frames each way in %ld ms, %llu TX kicks, %llu RX calls",
+	       n, vtest_now_ms() - t0,
+	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
 }
 
@@ -766,10 +896,15 @@ FIXTURE(life)
 FIXTURE_VARIANT(life)
 {
 	enum vdrv_kind kind;
+	uint32_t busyloop_us;
 };
 
 FIXTURE_VARIANT_ADD(life, upstream) { .kind = VDRV_UPSTREAM };
 FIXTURE_VARIANT_ADD(life, xtap) { .kind = VDRV_XTAP };
+/* Closes and kills while the workers spin (and serve each other). */
+FIXTURE_VARIANT_ADD(life, xtap_busy_poll) {
+	.kind = VDRV_XTAP, .busyloop_us = 50,
+};
 
 FIXTURE_SETUP(life)
 {
@@ -816,7 +951,9 @@ static void life_traffic(struct __test_metadata *_metadata,
 /* The queue fd closed while attached: vhost keeps it alive until detach. */
 TEST_F(life, queue_closed_while_attached)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	int ret;
 
 	ret = vtest_env_up(&self->e, variant->kind, "l", &cfg, 0);
@@ -830,7 +967,9 @@ TEST_F(life, queue_closed_while_attached)
 /* The vhost fd closed with frames pending in both directions. */
 TEST_F(life, vhost_closed_with_frames_pending)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	unsigned int i;
 	int ret;
 
@@ -867,7 +1006,9 @@ TEST_F(life, vhost_closed_with_frames_pending)
  */
 TEST_F_TIMEOUT(life, driver_killed_mid_traffic, 120)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	char name[IFNAMSIZ], c;
 	int ret, p[2], status;
 	pid_t pid;
