@@ -300,9 +300,12 @@ void xtap_poll_stop(struct xtap_poll *p)
 
 /* Start serving the other virtqueue of the pair while spinning: only when
  * its mutex is free (mutex_trylock(), never waiting: no lock order between
- * the two vq mutexes), its ring is running, its thread is idle and no
- * control-plane thread wants it.  Guest notifications of @pair are turned
- * off as for the caller's own ring; *@notify says whether they were on.
+ * the two vq mutexes), its ring is running, its thread is idle and last
+ * ran on this CPU, and no control-plane thread wants it.  A thread on
+ * another CPU is left alone: there the two directions run in parallel and
+ * a wake-up does not cost this CPU a context switch.  Guest notifications
+ * of @pair are turned off as for the caller's own ring; *@notify says
+ * whether they were on.
  */
 static bool xtap_busy_pair_take(struct xtap_vq *pair, bool *notify)
 {
@@ -310,7 +313,8 @@ static bool xtap_busy_pair_take(struct xtap_vq *pair, bool *notify)
 	    !mutex_trylock(&pair->mutex))
 		return false;
 	if (!xtap_vq_ready(pair) ||
-	    test_bit(XTAP_WORKER_BUSY, &pair->worker->flags)) {
+	    test_bit(XTAP_WORKER_BUSY, &pair->worker->flags) ||
+	    task_cpu(pair->worker->task) != raw_smp_processor_id()) {
 		mutex_unlock(&pair->mutex);
 		return false;
 	}
@@ -364,7 +368,8 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
  * memory).
  *
  * While it spins it also serves the other virtqueue of the pair, when that
- * one's thread is idle (see xtap_busy_pair_take()): that thread's wake-ups
+ * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
+ * thread's wake-ups
  * are covered (xtap_worker_cover()), the pair's guest notifications are
  * off, and when the pair has work (its pending bit, or its own
  * has_work()) its handler runs here, inline, without busy polling, under
