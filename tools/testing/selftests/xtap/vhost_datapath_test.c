@@ -7,7 +7,10 @@
  * interface) on the other, against upstream vhost-net + tun and against
  * /dev/vhost-xtap + /dev/xtap<ifindex>, with the same code.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +47,8 @@ FIXTURE_VARIANT(dp)
 	unsigned int tx_frags;
 	bool rx_split_hdr;
 	uint32_t busyloop_us;
+	int rx_cpu;
+	int tx_cpu;
 };
 
 #define QEMU_F		VDRV_FEATURES_QEMU
@@ -85,18 +90,65 @@ DP_VARIANTS(VDRV_UPSTREAM, upstream);
 DP_VARIANTS(VDRV_XTAP, xtap);
 
 /*
- * Busy polling on both virtqueues: a worker that spins also serves the
- * other direction of its pair (xtap_busy_poll()), so every test above runs
- * through that path too.  No timing is checked, only what arrives.
+ * Busy polling on both virtqueues.  With both worker threads on one CPU a
+ * worker that spins also serves the other direction of its pair
+ * (xtap_busy_poll()), so every test runs through that path; with the
+ * threads on two CPUs each spins for its own ring only.  The CPU numbers
+ * are 1 + the CPU (0: not pinned).  No timing is checked, only what
+ * arrives.
  */
 FIXTURE_VARIANT_ADD(dp, xtap_busy_poll) {
 	.kind = VDRV_XTAP, .features = QEMU_F,
 	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 1,
 };
 FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_no_event_idx) {
 	.kind = VDRV_XTAP, .features = NO(VIRTIO_RING_F_EVENT_IDX),
 	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 1,
 };
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_two_cpus) {
+	.kind = VDRV_XTAP, .features = QEMU_F,
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 2,
+};
+
+/* Pin the xtap worker named @name-<our pid> to CPU @cpu - 1 (0: leave it). */
+static int pin_worker(const char *name, int cpu)
+{
+	char want[32], path[300], comm[32];
+	struct dirent *de;
+	cpu_set_t set;
+	int ret = -ESRCH;
+	FILE *f;
+	DIR *dir;
+
+	if (!cpu)
+		return 0;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < cpu)
+		return 0;
+	snprintf(want, sizeof(want), "%s-%d\n", name, (int)getpid());
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want)) {
+			CPU_ZERO(&set);
+			CPU_SET(cpu - 1, &set);
+			ret = sched_setaffinity(atoi(de->d_name), sizeof(set),
+						&set) ? -errno : 0;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return ret;
+}
 
 static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
 {
@@ -122,6 +174,10 @@ FIXTURE_SETUP(dp)
 	dp_config(variant, &cfg);
 	ret = vtest_env_up(&self->e, variant->kind, "d", &cfg, 0);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
+	ret = pin_worker("xtap-rx", variant->rx_cpu);
+	ASSERT_EQ(0, ret) TH_LOG("pin the RX worker: %s", strerror(-ret));
+	ret = pin_worker("xtap-tx", variant->tx_cpu);
+	ASSERT_EQ(0, ret) TH_LOG("pin the TX worker: %s", strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(dp)
