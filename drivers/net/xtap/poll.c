@@ -369,14 +369,14 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
  *
  * While it spins it also serves the other virtqueue of the pair, when that
  * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
- * thread's wake-ups
- * are covered (xtap_worker_cover()), the pair's guest notifications are
- * off, and when the pair has work (its pending bit, or its own
- * has_work()) its handler runs here, inline, without busy polling, under
- * its mutex taken with mutex_trylock().  So one thread carries a request
- * and its response on a busy pair with no wake-up, context switch or guest
- * kick, as vhost-net's single worker does.  Before it returns the pair's
- * notifications and wake-ups are restored, and re-checked.
+ * thread's wake-ups are covered (xtap_worker_cover()), the pair's guest
+ * notifications are off, and when the pair has work (its pending bit, or
+ * its own has_work()) its handler runs here, inline, without busy polling,
+ * under its mutex taken with mutex_trylock().  So one thread carries a
+ * request and its response on a busy pair with no wake-up or context
+ * switch (and mostly no guest kick), as vhost-net's single worker does.
+ * Before it returns the pair's notifications and wake-ups are restored,
+ * and re-checked.
  *
  * The runnable check matters because each device has two workers: the TX
  * worker spinning for the next request must not keep the RX worker, woken
