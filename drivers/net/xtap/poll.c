@@ -54,7 +54,10 @@ static int xtap_worker_fn(void *data)
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);
+		/* Tells a busy-polling pair worker to leave this vq alone. */
+		set_bit(XTAP_WORKER_BUSY, &w->flags);
 		xtap_worker_run(w);
+		clear_bit(XTAP_WORKER_BUSY, &w->flags);
 		cond_resched();
 	}
 }
@@ -134,7 +137,12 @@ void xtap_worker_destroy(struct xtap_worker *w)
  */
 void xtap_worker_queue(struct xtap_worker *w)
 {
-	if (!test_and_set_bit(XTAP_WORKER_PENDING, &w->flags))
+	if (test_and_set_bit(XTAP_WORKER_PENDING, &w->flags))
+		return;
+	/* The test_and_set_bit() above is fully ordered: either the coverer
+	 * sees PENDING after clearing COVERED, or this sees COVERED cleared.
+	 */
+	if (!test_bit(XTAP_WORKER_COVERED, &w->flags))
 		wake_up_process(w->task);
 }
 
@@ -147,6 +155,40 @@ void xtap_worker_queue(struct xtap_worker *w)
 bool xtap_worker_pending(const struct xtap_worker *w)
 {
 	return test_bit(XTAP_WORKER_PENDING, &w->flags);
+}
+
+/**
+ * xtap_worker_cover() - take over the wake-ups of a worker
+ * @w: the worker; the caller holds its vq's mutex and @w is not running
+ *	its handler
+ *
+ * From now on xtap_worker_queue() only sets @w's pending bit: the thread
+ * stays asleep and the caller, which busy-polls, watches the bit and runs
+ * the handler itself (xtap_busy_poll()).  Saves a wake-up and a context
+ * switch per event while the caller spins anyway.  Must be undone with
+ * xtap_worker_uncover() before the caller lets go of the vq mutex.
+ */
+void xtap_worker_cover(struct xtap_worker *w)
+{
+	set_bit(XTAP_WORKER_COVERED, &w->flags);
+	/* Pending bits set from now on are the caller's to look at. */
+	smp_mb__after_atomic();
+}
+
+/**
+ * xtap_worker_uncover() - give a covered worker its wake-ups back
+ * @w: the worker, covered by the caller
+ *
+ * Wakes the thread if work was queued for it and not taken meanwhile, so
+ * no event that arrived while covered is lost.
+ */
+void xtap_worker_uncover(struct xtap_worker *w)
+{
+	clear_bit(XTAP_WORKER_COVERED, &w->flags);
+	/* Pairs with the ordered test_and_set_bit() in xtap_worker_queue(). */
+	smp_mb__after_atomic();
+	if (test_bit(XTAP_WORKER_PENDING, &w->flags))
+		wake_up_process(w->task);
 }
 
 static int xtap_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
@@ -256,17 +298,85 @@ void xtap_poll_stop(struct xtap_poll *p)
 	}
 }
 
+/* Start serving the other virtqueue of the pair while spinning: only when
+ * its mutex is free (mutex_trylock(), never waiting: no lock order between
+ * the two vq mutexes), its ring is running, its thread is idle and last
+ * ran on this CPU, and no control-plane thread wants it.  A thread on
+ * another CPU is left alone: there the two directions run in parallel and
+ * a wake-up does not cost this CPU a context switch.  Guest notifications
+ * of @pair are turned off as for the caller's own ring; *@notify says
+ * whether they were on.
+ */
+static bool xtap_busy_pair_take(struct xtap_vq *pair, bool *notify)
+{
+	if (!pair || atomic_read(&pair->ctl_waiting) ||
+	    !mutex_trylock(&pair->mutex))
+		return false;
+	if (!xtap_vq_ready(pair) ||
+	    test_bit(XTAP_WORKER_BUSY, &pair->worker->flags) ||
+	    task_cpu(pair->worker->task) != raw_smp_processor_id()) {
+		mutex_unlock(&pair->mutex);
+		return false;
+	}
+	xtap_worker_cover(pair->worker);
+	*notify = pair->notify;
+	xtap_vq_disable_notify(pair);
+	return true;
+}
+
+/* Undo xtap_busy_pair_take(): notifications back on (as they were) with
+ * the usual re-check, then wake-ups; whatever arrived meanwhile queues the
+ * pair's thread.
+ */
+static void xtap_busy_pair_release(struct xtap_vq *pair, bool notify)
+{
+	lockdep_assert_held(&pair->mutex);
+	if (notify && xtap_vq_enable_notify(pair))
+		xtap_worker_queue(pair->worker);
+	xtap_worker_uncover(pair->worker);
+	mutex_unlock(&pair->mutex);
+}
+
+/* Run the pair's handler inline, as its thread would have.  Returns true
+ * when it moved something (then the caller spins a full timeout again).
+ */
+static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
+{
+	u16 avail = pair->last_avail_idx;
+	u64 packets = pair->stats.packets, drops = pair->stats.drops;
+
+	lockdep_assert_held(&pair->mutex);
+	clear_bit(XTAP_WORKER_PENDING, &pair->worker->flags);
+	pair->serve(pair);
+	/* The handler left notifications as its thread would sleep with. */
+	*notify = pair->notify;
+	xtap_vq_disable_notify(pair);
+	return pair->last_avail_idx != avail ||
+	       pair->stats.packets != packets || pair->stats.drops != drops;
+}
+
 /**
  * xtap_busy_poll() - spin for new work before sleeping
  * @vq: the virtqueue, with its mutex held and the owner's mm in use
- * @has_work: tells whether there is something to do
  *
  * Spins for up to @vq's busy-loop timeout with guest notifications left as
- * the caller set them (disabled).  Leaves early, without work, when the
- * scheduler wants the CPU or another task is runnable on this CPU, a signal
- * is pending, the thread must stop, the worker was queued again, or the
- * control plane waits for @vq's mutex.  Never sleeps while spinning (the
- * checks themselves may fault in guest memory).
+ * the caller set them (disabled), checking @vq->has_work.  Leaves early,
+ * without work, when the scheduler wants the CPU or another task is
+ * runnable on this CPU, a signal is pending, the thread must stop, the
+ * worker was queued again, or the control plane waits for @vq's mutex.
+ * Never sleeps while spinning (the checks themselves may fault in guest
+ * memory).
+ *
+ * While it spins it also serves the other virtqueue of the pair, when that
+ * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
+ * thread's wake-ups are covered (xtap_worker_cover()), the pair's guest
+ * notifications are off, and when the pair has work (its pending bit, or
+ * its own has_work()) its handler runs here, inline, without busy polling,
+ * under its mutex taken with mutex_trylock().  So one thread carries a
+ * request and its response on a busy pair with no wake-up or context
+ * switch (and mostly no guest kick), as vhost-net's single worker does.
+ * Before it returns the pair's notifications and wake-ups are restored,
+ * and re-checked.
  *
  * The runnable check matters because each device has two workers: the TX
  * worker spinning for the next request must not keep the RX worker, woken
@@ -274,26 +384,50 @@ void xtap_poll_stop(struct xtap_poll *p)
  * wakeup does not always preempt; CFS lets the running task finish its
  * slice).
  *
- * Return: true when @has_work found work.
+ * Return: true when @vq->has_work found work.
  */
-bool xtap_busy_poll(struct xtap_vq *vq, bool (*has_work)(struct xtap_vq *vq))
+bool xtap_busy_poll(struct xtap_vq *vq)
 {
-	u64 end;
+	struct xtap_vq *pair = NULL;
+	bool notify = false, found = false;
+	u64 timeout, end;
 
 	lockdep_assert_held(&vq->mutex);
 	if (!vq->busyloop_timeout)
 		return false;
-	end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+	timeout = (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+	if (xtap_busy_pair_take(vq->pair, &notify))
+		pair = vq->pair;
+	end = local_clock() + timeout;
 	for (;;) {
-		if (has_work(vq))
-			return true;
+		if (vq->has_work(vq)) {
+			found = true;
+			break;
+		}
+		if (pair) {
+			if (test_bit(XTAP_WORKER_BUSY, &pair->worker->flags) ||
+			    atomic_read(&pair->ctl_waiting)) {
+				xtap_busy_pair_release(pair, notify);
+				pair = NULL;
+			} else if ((xtap_worker_pending(pair->worker) ||
+				    pair->has_work(pair)) &&
+				   xtap_busy_pair_serve(pair, &notify)) {
+				/* A fresh run of the pair: a fresh timeout; the
+				 * exit checks below still apply.
+				 */
+				end = local_clock() + timeout;
+			}
+		}
 		if (need_resched() || !single_task_running() ||
 		    signal_pending(current) ||
 		    kthread_should_stop() || xtap_worker_pending(vq->worker) ||
 		    atomic_read(&vq->ctl_waiting))
-			return false;
+			break;
 		if (local_clock() >= end)
-			return false;
+			break;
 		cpu_relax();
 	}
+	if (pair)
+		xtap_busy_pair_release(pair, notify);
+	return found;
 }

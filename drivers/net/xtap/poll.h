@@ -21,7 +21,13 @@ struct xtap_vq;
  * struct xtap_worker - one kernel thread serving one virtqueue
  * @task: the thread
  * @flags: XTAP_WORKER_PENDING: the handler must run (set by wakers,
- *	cleared by the thread before it runs the handler)
+ *	cleared by whoever runs the handler next: the thread, or the other
+ *	worker of the pair serving this virtqueue inline);
+ *	XTAP_WORKER_BUSY: the thread is running its handler (from taking
+ *	PENDING until the handler returned);
+ *	XTAP_WORKER_COVERED: the other worker of the pair busy-polls on this
+ *	worker's behalf, wakers set PENDING without waking the thread (see
+ *	xtap_worker_cover())
  * @mm: the owner's mm (grabbed by the device; used with mmget_not_zero())
  * @vq: the virtqueue it serves
  * @handle: the handler; called with the owner's mm in use, takes
@@ -38,6 +44,8 @@ struct xtap_worker {
 };
 
 #define XTAP_WORKER_PENDING	0
+#define XTAP_WORKER_BUSY	1
+#define XTAP_WORKER_COVERED	2
 
 /**
  * struct xtap_poll - a wait-queue entry that queues a worker
@@ -62,6 +70,8 @@ struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 void xtap_worker_destroy(struct xtap_worker *w);
 void xtap_worker_queue(struct xtap_worker *w);
 bool xtap_worker_pending(const struct xtap_worker *w);
+void xtap_worker_cover(struct xtap_worker *w);
+void xtap_worker_uncover(struct xtap_worker *w);
 
 void xtap_poll_init(struct xtap_poll *p, __poll_t mask);
 int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
@@ -69,6 +79,6 @@ int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
 int xtap_poll_resume(struct xtap_poll *p, struct file *file);
 void xtap_poll_stop(struct xtap_poll *p);
 
-bool xtap_busy_poll(struct xtap_vq *vq, bool (*has_work)(struct xtap_vq *vq));
+bool xtap_busy_poll(struct xtap_vq *vq);
 
 #endif /* _XTAP_POLL_H */

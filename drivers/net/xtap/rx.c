@@ -293,12 +293,75 @@ static void xtap_rx_park(struct xtap_vq *vq)
 	xtap_poll_stop(&vq->queue_poll);
 }
 
-static bool xtap_rx_has_work(struct xtap_vq *vq)
+/**
+ * xtap_rx_has_work() - can the RX handler deliver something?
+ * @vq: the RX virtqueue, mutex held, owner's mm in use
+ *
+ * Return: true when the queue ring has frames and the guest buffers, or,
+ * while the worker holds a frame, when the guest added buffers.
+ */
+bool xtap_rx_has_work(struct xtap_vq *vq)
 {
+	lockdep_assert_held(&vq->mutex);
 	/* Holding a frame: only new guest buffers help. */
 	if (vq->rxq_count)
 		return xtap_vq_avail_grew(vq);
 	return !xtap_queue_rx_empty(vq->q) && !xtap_vq_avail_empty(vq);
+}
+
+static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
+{
+	unsigned int packets = 0;
+	size_t bytes = 0;
+
+	lockdep_assert_held(&vq->mutex);
+	if (!xtap_vq_ready(vq))
+		return;
+	/* Listen to the queue again if parked: we look at it right below.
+	 * A device deleted meanwhile leaves it parked (nothing to wait for).
+	 */
+	xtap_poll_resume(&vq->queue_poll, vq->backend);
+	xtap_vq_disable_notify(vq);
+	for (;;) {
+		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
+		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+			xtap_worker_queue(vq->worker);
+			return;
+		}
+		switch (xtap_rx_round(vq, &packets, &bytes)) {
+		case XTAP_RX_EMPTY:
+			if (may_poll && xtap_busy_poll(vq))
+				continue;
+			return;
+		case XTAP_RX_NOBUFS:
+			if (may_poll && xtap_busy_poll(vq))
+				continue;
+			if (!xtap_vq_enable_notify(vq)) {
+				xtap_rx_park(vq);
+				return;
+			}
+			xtap_vq_disable_notify(vq);
+			continue;
+		case XTAP_RX_FAULT:
+			xtap_vq_enable_notify(vq);
+			xtap_rx_park(vq);
+			return;
+		default:
+			continue;
+		}
+	}
+}
+
+/**
+ * xtap_rx_serve() - one run of the RX handler for the other worker
+ * @vq: the RX virtqueue, mutex held, owner's mm in use
+ *
+ * What xtap_rx_handle() does, without busy polling; called by the TX
+ * worker while it busy-polls (xtap_busy_poll()).
+ */
+void xtap_rx_serve(struct xtap_vq *vq)
+{
+	xtap_rx_run(vq, false);
 }
 
 /**
@@ -314,46 +377,8 @@ static bool xtap_rx_has_work(struct xtap_vq *vq)
  */
 void xtap_rx_handle(struct xtap_vq *vq)
 {
-	unsigned int packets = 0;
-	size_t bytes = 0;
-
 	mutex_lock(&vq->mutex);
-	if (!xtap_vq_ready(vq))
-		goto out;
-	/* Listen to the queue again if parked: we look at it right below.
-	 * A device deleted meanwhile leaves it parked (nothing to wait for).
-	 */
-	xtap_poll_resume(&vq->queue_poll, vq->backend);
-	xtap_vq_disable_notify(vq);
-	for (;;) {
-		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
-		    bytes >= XTAP_RX_WEIGHT_BYTES) {
-			xtap_worker_queue(vq->worker);
-			break;
-		}
-		switch (xtap_rx_round(vq, &packets, &bytes)) {
-		case XTAP_RX_EMPTY:
-			if (xtap_busy_poll(vq, xtap_rx_has_work))
-				continue;
-			goto out;
-		case XTAP_RX_NOBUFS:
-			if (xtap_busy_poll(vq, xtap_rx_has_work))
-				continue;
-			if (!xtap_vq_enable_notify(vq)) {
-				xtap_rx_park(vq);
-				goto out;
-			}
-			xtap_vq_disable_notify(vq);
-			continue;
-		case XTAP_RX_FAULT:
-			xtap_vq_enable_notify(vq);
-			xtap_rx_park(vq);
-			goto out;
-		default:
-			continue;
-		}
-	}
-out:
+	xtap_rx_run(vq, true);
 	mutex_unlock(&vq->mutex);
 }
 

@@ -88,9 +88,60 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 	return status;
 }
 
-static bool xtap_tx_has_work(struct xtap_vq *vq)
+/**
+ * xtap_tx_has_work() - has the guest made TX chains available?
+ * @vq: the TX virtqueue, mutex held, owner's mm in use
+ *
+ * Return: true when the available ring is not empty.
+ */
+bool xtap_tx_has_work(struct xtap_vq *vq)
 {
 	return !xtap_vq_avail_empty(vq);
+}
+
+static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
+{
+	unsigned int chains = 0;
+	size_t bytes = 0;
+
+	lockdep_assert_held(&vq->mutex);
+	if (!xtap_vq_ready(vq))
+		return;
+	xtap_vq_disable_notify(vq);
+	for (;;) {
+		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
+		    bytes >= XTAP_TX_WEIGHT_BYTES) {
+			xtap_worker_queue(vq->worker);
+			return;
+		}
+		switch (xtap_tx_round(vq, &chains, &bytes)) {
+		case XTAP_TX_MORE:
+			continue;
+		case XTAP_TX_EMPTY:
+			if (may_poll && xtap_busy_poll(vq))
+				continue;
+			if (!xtap_vq_enable_notify(vq))
+				return;
+			/* The guest slipped one in: go on. */
+			xtap_vq_disable_notify(vq);
+			continue;
+		case XTAP_TX_FAULT:
+			xtap_vq_enable_notify(vq);
+			return;
+		}
+	}
+}
+
+/**
+ * xtap_tx_serve() - one run of the TX handler for the other worker
+ * @vq: the TX virtqueue, mutex held, owner's mm in use
+ *
+ * What xtap_tx_handle() does, without busy polling; called by the RX
+ * worker while it busy-polls (xtap_busy_poll()).
+ */
+void xtap_tx_serve(struct xtap_vq *vq)
+{
+	xtap_tx_run(vq, false);
 }
 
 /**
@@ -104,35 +155,7 @@ static bool xtap_tx_has_work(struct xtap_vq *vq)
  */
 void xtap_tx_handle(struct xtap_vq *vq)
 {
-	unsigned int chains = 0;
-	size_t bytes = 0;
-
 	mutex_lock(&vq->mutex);
-	if (!xtap_vq_ready(vq))
-		goto out;
-	xtap_vq_disable_notify(vq);
-	for (;;) {
-		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
-		    bytes >= XTAP_TX_WEIGHT_BYTES) {
-			xtap_worker_queue(vq->worker);
-			break;
-		}
-		switch (xtap_tx_round(vq, &chains, &bytes)) {
-		case XTAP_TX_MORE:
-			continue;
-		case XTAP_TX_EMPTY:
-			if (xtap_busy_poll(vq, xtap_tx_has_work))
-				continue;
-			if (!xtap_vq_enable_notify(vq))
-				goto out;
-			/* The guest slipped one in: go on. */
-			xtap_vq_disable_notify(vq);
-			continue;
-		case XTAP_TX_FAULT:
-			xtap_vq_enable_notify(vq);
-			goto out;
-		}
-	}
-out:
+	xtap_tx_run(vq, true);
 	mutex_unlock(&vq->mutex);
 }

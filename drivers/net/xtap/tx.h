@@ -7,9 +7,13 @@
 #ifndef _XTAP_TX_H
 #define _XTAP_TX_H
 
+#include <linux/types.h>
+
 struct xtap_vq;
 
 /* tx.c */
 void xtap_tx_handle(struct xtap_vq *vq);
+void xtap_tx_serve(struct xtap_vq *vq);
+bool xtap_tx_has_work(struct xtap_vq *vq);
 
 #endif /* _XTAP_TX_H */

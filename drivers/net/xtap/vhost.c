@@ -602,6 +602,13 @@ static int xtap_vhost_open(struct inode *inode, struct file *file)
 		if (err)
 			goto err_vqs;
 	}
+	/* The two directions serve each other while busy polling. */
+	xv->vqs[XTAP_VHOST_VQ_RX].pair = &xv->vqs[XTAP_VHOST_VQ_TX];
+	xv->vqs[XTAP_VHOST_VQ_RX].serve = xtap_rx_serve;
+	xv->vqs[XTAP_VHOST_VQ_RX].has_work = xtap_rx_has_work;
+	xv->vqs[XTAP_VHOST_VQ_TX].pair = &xv->vqs[XTAP_VHOST_VQ_RX];
+	xv->vqs[XTAP_VHOST_VQ_TX].serve = xtap_tx_serve;
+	xv->vqs[XTAP_VHOST_VQ_TX].has_work = xtap_tx_has_work;
 	file->private_data = xv;
 	pr_debug("vhost %llu created\n", xv->id);
 	return 0;

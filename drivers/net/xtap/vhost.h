@@ -5,9 +5,12 @@
  * /dev/vhost-xtap: one open is one guest queue pair (an RX and a TX
  * virtqueue), driven through the vhost-net ioctl ABI.
  *
- * Lock order: xtap_vhost.mutex, then xtap_vq.mutex (one at a time), then
- * the wait-queue locks of the polled files.  Workers take only the vq
- * mutex.
+ * Lock order: xtap_vhost.mutex, then xtap_vq.mutex, then the wait-queue
+ * locks of the polled files.  The control plane holds one vq mutex at a
+ * time.  Workers never take the device mutex; a busy-polling worker, which
+ * holds its own vq mutex, may also hold the other vq mutex of its device,
+ * taken with mutex_trylock() only (xtap_busy_poll()), so there is no order
+ * between the two vq mutexes and no wait on one while holding the other.
  */
 #ifndef _XTAP_VHOST_H
 #define _XTAP_VHOST_H

@@ -77,14 +77,22 @@ struct xtap_vq_stats {
 
 /**
  * struct xtap_vq - one split virtqueue of a /dev/vhost-xtap device
- * @mutex: protects every field below except @ctl_waiting; held by the
- *	worker while it processes the ring and by the control plane while it
- *	changes the ring (always after the device mutex)
+ * @mutex: protects every field below except @ctl_waiting and the fixed
+ *	ones; held by the worker while it processes the ring (or by the pair's
+ *	worker serving it inline, taken with mutex_trylock() only) and by the
+ *	control plane while it changes the ring (always after the device
+ *	mutex)
  * @ctl_waiting: control-plane threads waiting for @mutex; a busy-polling
  *	worker leaves its loop when this is non-zero
  * @dev_id: id of the owning device, for messages
  * @index: 0 (RX) or 1 (TX)
  * @worker: the kernel thread serving this ring; NULL without an owner
+ * @pair: the other virtqueue of the same device (fixed at open); a
+ *	busy-polling worker serves it too (xtap_busy_poll())
+ * @serve: the handler's body: runs with @mutex held and the owner's mm in
+ *	use, never busy-polls (fixed at open)
+ * @has_work: does @serve have something to do?  @mutex held, owner's mm
+ *	in use (fixed at open)
  * @num: ring size (power of two), 0 when not set
  * @desc: descriptor table (user address)
  * @avail: available ring (user address)
@@ -126,6 +134,9 @@ struct xtap_vq {
 	u64 dev_id;
 	unsigned int index;
 	struct xtap_worker *worker;
+	struct xtap_vq *pair;
+	void (*serve)(struct xtap_vq *vq);
+	bool (*has_work)(struct xtap_vq *vq);
 
 	unsigned int num;
 	struct vring_desc __user *desc;

@@ -7,7 +7,10 @@
  * interface) on the other, against upstream vhost-net + tun and against
  * /dev/vhost-xtap + /dev/xtap<ifindex>, with the same code.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +46,9 @@ FIXTURE_VARIANT(dp)
 	bool tx_split_hdr;
 	unsigned int tx_frags;
 	bool rx_split_hdr;
+	uint32_t busyloop_us;
+	int rx_cpu;
+	int tx_cpu;
 };
 
 #define QEMU_F		VDRV_FEATURES_QEMU
@@ -83,6 +89,67 @@ FIXTURE_VARIANT_ADD(dp, k##_nethdr) {					\
 DP_VARIANTS(VDRV_UPSTREAM, upstream);
 DP_VARIANTS(VDRV_XTAP, xtap);
 
+/*
+ * Busy polling on both virtqueues.  With both worker threads on one CPU a
+ * worker that spins also serves the other direction of its pair
+ * (xtap_busy_poll()), so every test runs through that path; with the
+ * threads on two CPUs each spins for its own ring only.  The CPU numbers
+ * are 1 + the CPU (0: not pinned).  No timing is checked, only what
+ * arrives.
+ */
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll) {
+	.kind = VDRV_XTAP, .features = QEMU_F,
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 1,
+};
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_no_event_idx) {
+	.kind = VDRV_XTAP, .features = NO(VIRTIO_RING_F_EVENT_IDX),
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 1,
+};
+FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_two_cpus) {
+	.kind = VDRV_XTAP, .features = QEMU_F,
+	.tx_split_hdr = true, .tx_frags = 2, .busyloop_us = 50,
+	.rx_cpu = 1, .tx_cpu = 2,
+};
+
+/* Pin the xtap worker named @name-<our pid> to CPU @cpu - 1 (0: leave it). */
+static int pin_worker(const char *name, int cpu)
+{
+	char want[32], path[300], comm[32];
+	struct dirent *de;
+	cpu_set_t set;
+	int ret = -ESRCH;
+	FILE *f;
+	DIR *dir;
+
+	if (!cpu)
+		return 0;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < cpu)
+		return 0;
+	snprintf(want, sizeof(want), "%s-%d\n", name, (int)getpid());
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want)) {
+			CPU_ZERO(&set);
+			CPU_SET(cpu - 1, &set);
+			ret = sched_setaffinity(atoi(de->d_name), sizeof(set),
+						&set) ? -errno : 0;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return ret;
+}
+
 static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -90,6 +157,7 @@ static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
 	cfg->tx_split_hdr = v->tx_split_hdr;
 	cfg->tx_frags = v->tx_frags;
 	cfg->rx_split_hdr = v->rx_split_hdr;
+	cfg->busyloop_us = v->busyloop_us;
 }
 
 FIXTURE_SETUP(dp)
@@ -106,6 +174,10 @@ FIXTURE_SETUP(dp)
 	dp_config(variant, &cfg);
 	ret = vtest_env_up(&self->e, variant->kind, "d", &cfg, 0);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
+	ret = pin_worker("xtap-rx", variant->rx_cpu);
+	ASSERT_EQ(0, ret) TH_LOG("pin the RX worker: %s", strerror(-ret));
+	ret = pin_worker("xtap-tx", variant->tx_cpu);
+	ASSERT_EQ(0, ret) TH_LOG("pin the TX worker: %s", strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(dp)
@@ -281,6 +353,120 @@ TEST_F_TIMEOUT(dp, rx_stream, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].kicks_saved,
+	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+}
+
+/* Fewer frames for the tests that only matter with busy polling on. */
+static unsigned int pair_n(const FIXTURE_VARIANT(dp) *v)
+{
+	return v->busyloop_us ? stream_n() : stream_n() / 50;
+}
+
+/*
+ * Request/response: one frame in flight, the host answers each request
+ * from the guest with a frame of its own.  With busy polling the worker
+ * that spins after a request also delivers the response and takes the
+ * next request (the other worker is never woken).  Every frame arrives,
+ * in order, with its payload.
+ */
+TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
+{
+	unsigned int n = pair_n(variant) / 10, i;
+	struct vdrv_rx_info info;
+	long t0;
+	int ret;
+
+	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS));
+	t0 = vtest_now_ms();
+	for (i = 0; i < n; i++) {
+		size_t len = stream_len(i);
+
+		vtest_frame(self->f, len, i, VTEST_ETH_P);
+		ASSERT_EQ(0, vtest_guest_send(&self->e, self->f, len, true,
+					      WAIT_MS));
+		ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
+				      VTEST_ETH_P, WAIT_MS);
+		ASSERT_EQ((int)len, ret)
+			TH_LOG("request %u of %u: %s", i, n,
+			       ret < 0 ? strerror(-ret) : "length");
+		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
+					       VTEST_ETH_P));
+		len = stream_len(i + 7);
+		vtest_frame(self->f, len, i, VTEST_ETH_P);
+		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex,
+					   self->f, len));
+		ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE, &info,
+				       WAIT_MS);
+		ASSERT_EQ((int)len, ret)
+			TH_LOG("response %u of %u: %s", i, n,
+			       ret < 0 ? self->e.what : "length");
+		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
+					       VTEST_ETH_P));
+		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
+	}
+	ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
+	TH_LOG("%u round trips in %ld ms, %llu TX kicks, %llu RX calls",
+	       n, vtest_now_ms() - t0,
+	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
+	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+}
+
+/*
+ * Both directions at once, in windows: the guest's frames and the host's
+ * are in flight together, so a spinning worker keeps serving the other
+ * direction too.  None lost, each direction in order.
+ */
+TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
+{
+	unsigned int n = pair_n(variant), sent = 0, got = 0, k;
+	struct vdrv_rx_info info;
+	long t0;
+	int ret;
+
+	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS));
+	t0 = vtest_now_ms();
+	while (got < n) {
+		unsigned int first = sent;
+
+		for (k = 0; sent < n && k < STREAM_WIN / 2; k++, sent++) {
+			vtest_frame(self->f, stream_len(sent), sent,
+				    VTEST_ETH_P);
+			ASSERT_EQ(0, vtest_guest_send(&self->e, self->f,
+						      stream_len(sent), false,
+						      WAIT_MS));
+			ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt,
+						   self->e.be.ifindex, self->f,
+						   stream_len(sent)));
+		}
+		vdrv_kick(&self->e.d, VDRV_TX);
+		/* host side: the guest's frames */
+		for (k = first; k < sent; k++) {
+			ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
+					      VTEST_ETH_P, WAIT_MS);
+			ASSERT_EQ((int)stream_len(k), ret)
+				TH_LOG("TX frame %u of %u: %s", k, n,
+				       ret < 0 ? strerror(-ret) : "length");
+			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
+						       stream_len(k), k,
+						       VTEST_ETH_P));
+		}
+		/* guest side: the host's frames */
+		for (; got < sent; got++) {
+			ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE,
+					       &info, WAIT_MS);
+			ASSERT_EQ((int)stream_len(got), ret)
+				TH_LOG("RX frame %u of %u: %s", got, n,
+				       ret < 0 ? self->e.what : "length");
+			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
+						       stream_len(got), got,
+						       VTEST_ETH_P));
+		}
+		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
+	}
+	ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
+	TH_LOG("%u frames each way in %ld ms, %llu TX kicks, %llu RX calls",
+	       n, vtest_now_ms() - t0,
+	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
 }
 
@@ -766,10 +952,15 @@ FIXTURE(life)
 FIXTURE_VARIANT(life)
 {
 	enum vdrv_kind kind;
+	uint32_t busyloop_us;
 };
 
 FIXTURE_VARIANT_ADD(life, upstream) { .kind = VDRV_UPSTREAM };
 FIXTURE_VARIANT_ADD(life, xtap) { .kind = VDRV_XTAP };
+/* Closes and kills while the workers spin (and serve each other). */
+FIXTURE_VARIANT_ADD(life, xtap_busy_poll) {
+	.kind = VDRV_XTAP, .busyloop_us = 50,
+};
 
 FIXTURE_SETUP(life)
 {
@@ -816,7 +1007,9 @@ static void life_traffic(struct __test_metadata *_metadata,
 /* The queue fd closed while attached: vhost keeps it alive until detach. */
 TEST_F(life, queue_closed_while_attached)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	int ret;
 
 	ret = vtest_env_up(&self->e, variant->kind, "l", &cfg, 0);
@@ -830,7 +1023,9 @@ TEST_F(life, queue_closed_while_attached)
 /* The vhost fd closed with frames pending in both directions. */
 TEST_F(life, vhost_closed_with_frames_pending)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	unsigned int i;
 	int ret;
 
@@ -867,7 +1062,9 @@ TEST_F(life, vhost_closed_with_frames_pending)
  */
 TEST_F_TIMEOUT(life, driver_killed_mid_traffic, 120)
 {
-	struct vdrv_config cfg = { .features = QEMU_F };
+	struct vdrv_config cfg = {
+		.features = QEMU_F, .busyloop_us = variant->busyloop_us,
+	};
 	char name[IFNAMSIZ], c;
 	int ret, p[2], status;
 	pid_t pid;
