@@ -330,8 +330,11 @@ void xb_env_down(struct xb_env *e)
 
 /*
  * Sleep until the device has used @want more entries of queue @q (or
- * XB_WAIT_MS passed), virtio's "delayed callback": used_event is set
- * @want - 1 entries ahead, so one interrupt covers many completions.
+ * @timeout_ms passed), virtio's "delayed callback": used_event is set
+ * @want - 1 entries ahead, so one interrupt covers many completions.  A
+ * wake-up that finds nothing new (a signal for entries the guest had
+ * already taken while polling, normal with event idx) does not end the
+ * wait: only the timeout makes it return 0, which callers count as stalls.
  * Return: 1 when entries are pending, 0 on timeout, -errno.
  */
 static int xb_wait_used(struct xb_env *e, unsigned int q, unsigned int want,
@@ -339,28 +342,35 @@ static int xb_wait_used(struct xb_env *e, unsigned int q, unsigned int want,
 {
 	struct vdrv_vq *vq = &e->d.vq[q];
 	struct pollfd p = { .fd = vq->call_fd, .events = POLLIN };
+	double end = xb_now() + timeout_ms / 1e3;
+	int ret, left = timeout_ms;
 	uint64_t v;
-	int ret;
 
 	if (!want)
 		want = 1;
-	if (e->d.event_idx) {
-		__atomic_store_n(&vring_used_event(&vq->vr),
-				 (uint16_t)(vq->last_used + want - 1),
-				 __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (;;) {
+		if (e->d.event_idx) {
+			__atomic_store_n(&vring_used_event(&vq->vr),
+					 (uint16_t)(vq->last_used + want - 1),
+					 __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (vdrv_used_pending(&e->d, q))
+				return 1;
+		} else if (vdrv_enable_cb(&e->d, q)) {
+			return 1;
+		}
+		ret = poll(&p, 1, left);
+		if (ret < 0)
+			return -errno;
+		if (read(vq->call_fd, &v, sizeof(v)) == sizeof(v))
+			vq->calls += v;
+		vdrv_disable_cb(&e->d, q);
 		if (vdrv_used_pending(&e->d, q))
 			return 1;
-	} else if (vdrv_enable_cb(&e->d, q)) {
-		return 1;
+		left = (int)((end - xb_now()) * 1e3);
+		if (!ret || left <= 0)
+			return 0;
 	}
-	ret = poll(&p, 1, timeout_ms);
-	if (ret < 0)
-		return -errno;
-	if (read(vq->call_fd, &v, sizeof(v)) == sizeof(v))
-		vq->calls += v;
-	vdrv_disable_cb(&e->d, q);
-	return vdrv_used_pending(&e->d, q) ? 1 : 0;
 }
 
 /*
