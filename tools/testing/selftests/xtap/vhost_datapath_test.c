@@ -7,7 +7,6 @@
  * interface) on the other, against upstream vhost-net + tun and against
  * /dev/vhost-xtap + /dev/xtap<ifindex>, with the same code.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -116,38 +115,23 @@ FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_two_cpus) {
 /* Pin the xtap worker named @name-<our pid> to CPU @cpu - 1 (0: leave it). */
 static int pin_worker(const char *name, int cpu)
 {
-	char want[32], path[300], comm[32];
-	struct dirent *de;
+	char comm[32];
 	cpu_set_t set;
-	int ret = -ESRCH;
-	FILE *f;
-	DIR *dir;
+	int pid, n;
 
 	if (!cpu)
 		return 0;
 	if (sysconf(_SC_NPROCESSORS_ONLN) < cpu)
 		return 0;
-	snprintf(want, sizeof(want), "%s-%d\n", name, (int)getpid());
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want)) {
-			CPU_ZERO(&set);
-			CPU_SET(cpu - 1, &set);
-			ret = sched_setaffinity(atoi(de->d_name), sizeof(set),
-						&set) ? -errno : 0;
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return ret;
+	snprintf(comm, sizeof(comm), "%s-%d", name, (int)getpid());
+	n = vdrv_threads_named(comm, &pid, 1);
+	if (n < 0)
+		return n;
+	if (n != 1)
+		return -ESRCH;
+	CPU_ZERO(&set);
+	CPU_SET(cpu - 1, &set);
+	return sched_setaffinity(pid, sizeof(set), &set) ? -errno : 0;
 }
 
 static void dp_config(const FIXTURE_VARIANT(dp) *v, struct vdrv_config *cfg)
