@@ -356,7 +356,6 @@ static unsigned int pair_n(const FIXTURE_VARIANT(dp) *v)
 TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
 {
 	unsigned int n = pair_n(variant) / 10, i;
-	struct vdrv_rx_info info;
 	long t0;
 	int ret;
 
@@ -368,24 +367,18 @@ TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
 		vtest_frame(self->f, len, i, VTEST_ETH_P);
 		ASSERT_EQ(0, vtest_guest_send(&self->e, self->f, len, true,
 					      WAIT_MS));
-		ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
-				      VTEST_ETH_P, WAIT_MS);
-		ASSERT_EQ((int)len, ret)
-			TH_LOG("request %u of %u: %s", i, n,
-			       ret < 0 ? strerror(-ret) : "length");
-		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
-					       VTEST_ETH_P));
+		ret = vtest_host_expect(&self->e, self->r, BUF_SIZE, len, i,
+					WAIT_MS);
+		ASSERT_EQ(0, ret) TH_LOG("request %u of %u: %s: %s", i, n,
+					 self->e.what, strerror(-ret));
 		len = stream_len(i + 7);
 		vtest_frame(self->f, len, i, VTEST_ETH_P);
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex,
 					   self->f, len));
-		ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE, &info,
-				       WAIT_MS);
-		ASSERT_EQ((int)len, ret)
-			TH_LOG("response %u of %u: %s", i, n,
-			       ret < 0 ? self->e.what : "length");
-		ASSERT_EQ(-1, vtest_frame_diff(self->r, ret, len, i,
-					       VTEST_ETH_P));
+		ret = vtest_guest_expect(&self->e, self->r, BUF_SIZE, len, i,
+					 WAIT_MS);
+		ASSERT_EQ(0, ret) TH_LOG("response %u of %u: %s: %s", i, n,
+					 self->e.what, strerror(-ret));
 		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
 	}
 	ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
@@ -403,7 +396,6 @@ TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
 TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
 {
 	unsigned int n = pair_n(variant), sent = 0, got = 0, k;
-	struct vdrv_rx_info info;
 	long t0;
 	int ret;
 
@@ -425,25 +417,20 @@ TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
 		vdrv_kick(&self->e.d, VDRV_TX);
 		/* host side: the guest's frames */
 		for (k = first; k < sent; k++) {
-			ret = vtest_host_recv(&self->e, self->r, BUF_SIZE,
-					      VTEST_ETH_P, WAIT_MS);
-			ASSERT_EQ((int)stream_len(k), ret)
-				TH_LOG("TX frame %u of %u: %s", k, n,
-				       ret < 0 ? strerror(-ret) : "length");
-			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
-						       stream_len(k), k,
-						       VTEST_ETH_P));
+			ret = vtest_host_expect(&self->e, self->r, BUF_SIZE,
+						stream_len(k), k, WAIT_MS);
+			ASSERT_EQ(0, ret) TH_LOG("TX frame %u of %u: %s: %s",
+						 k, n, self->e.what,
+						 strerror(-ret));
 		}
 		/* guest side: the host's frames */
 		for (; got < sent; got++) {
-			ret = vtest_guest_recv(&self->e, self->r, BUF_SIZE,
-					       &info, WAIT_MS);
-			ASSERT_EQ((int)stream_len(got), ret)
-				TH_LOG("RX frame %u of %u: %s", got, n,
-				       ret < 0 ? self->e.what : "length");
-			ASSERT_EQ(-1, vtest_frame_diff(self->r, ret,
-						       stream_len(got), got,
-						       VTEST_ETH_P));
+			ret = vtest_guest_expect(&self->e, self->r, BUF_SIZE,
+						 stream_len(got), got,
+						 WAIT_MS);
+			ASSERT_EQ(0, ret) TH_LOG("RX frame %u of %u: %s: %s",
+						 got, n, self->e.what,
+						 strerror(-ret));
 		}
 		ASSERT_LE(0, vdrv_tx_reap(&self->e.d, 0));
 	}

@@ -68,15 +68,9 @@ FIXTURE_TEARDOWN(rx)
 static void rx_one(struct __test_metadata *_metadata, struct vtest_env *e,
 		   uint32_t seq)
 {
-	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
-	struct vdrv_rx_info info;
-	int ret;
+	int ret = vtest_host_to_guest(e, FRAME_LEN, seq, WAIT_MS);
 
-	vtest_frame(f, sizeof(f), seq, VTEST_ETH_P);
-	ASSERT_EQ(0, vdrv_pkt_send(e->pkt, e->be.ifindex, f, sizeof(f)));
-	ret = vtest_guest_recv(e, r, sizeof(r), &info, WAIT_MS);
-	ASSERT_EQ(FRAME_LEN, ret) TH_LOG("%s", e->what);
-	EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, seq, VTEST_ETH_P));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", e->what, strerror(-ret));
 }
 
 /*

@@ -532,4 +532,95 @@ static inline int vtest_host_recv(struct vtest_env *e, void *buf, size_t cap,
 	}
 }
 
+/* Check a frame received by vtest_guest_recv()/vtest_host_recv(): @ret is
+ * what the receive returned, @len and @seq what test frame is expected.
+ * Return: 0, @ret when it is an error, -EBADMSG with @e->what set.
+ */
+static inline int vtest_check_frame(struct vtest_env *e, const uint8_t *buf,
+				    int ret, size_t len, uint32_t seq)
+{
+	if (ret < 0)
+		return ret;
+	if ((size_t)ret != len) {
+		e->what = "frame of the wrong length";
+		return -EBADMSG;
+	}
+	if (vtest_frame_diff(buf, ret, len, seq, VTEST_ETH_P) != -1) {
+		e->what = "frame with the wrong content";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/**
+ * vtest_guest_expect() - the guest receives test frame @seq of @len bytes
+ * @e: environment
+ * @buf: receive buffer
+ * @cap: its size
+ * @len: expected length
+ * @seq: expected sequence number
+ * @timeout_ms: how long to wait
+ *
+ * Return: 0, -EBADMSG for another frame, -errno; @e->what says what failed.
+ */
+static inline int vtest_guest_expect(struct vtest_env *e, void *buf,
+				     size_t cap, size_t len, uint32_t seq,
+				     int timeout_ms)
+{
+	struct vdrv_rx_info info;
+
+	return vtest_check_frame(e, buf,
+				 vtest_guest_recv(e, buf, cap, &info,
+						  timeout_ms), len, seq);
+}
+
+/**
+ * vtest_host_to_guest() - send test frame @seq of @len bytes from the host
+ *	and check that the guest receives exactly it
+ * @e: environment
+ * @len: frame length, at most 1514
+ * @seq: sequence number
+ * @timeout_ms: how long to wait
+ *
+ * Return: 0, -EBADMSG for another frame, -errno; @e->what says what failed.
+ */
+static inline int vtest_host_to_guest(struct vtest_env *e, size_t len,
+				      uint32_t seq, int timeout_ms)
+{
+	uint8_t f[1514], r[1514 + 64];
+	int ret;
+
+	if (len > sizeof(f))
+		return -EINVAL;
+	vtest_frame(f, len, seq, VTEST_ETH_P);
+	ret = vdrv_pkt_send(e->pkt, e->be.ifindex, f, len);
+	if (ret) {
+		e->what = "host send";
+		return ret;
+	}
+	return vtest_guest_expect(e, r, sizeof(r), len, seq, timeout_ms);
+}
+
+/**
+ * vtest_host_expect() - the host receives test frame @seq of @len bytes
+ * @e: environment
+ * @buf: receive buffer
+ * @cap: its size
+ * @len: expected length
+ * @seq: expected sequence number
+ * @timeout_ms: how long to wait
+ *
+ * Return: 0, -EBADMSG for another frame, -errno; @e->what says what failed.
+ */
+static inline int vtest_host_expect(struct vtest_env *e, void *buf,
+				    size_t cap, size_t len, uint32_t seq,
+				    int timeout_ms)
+{
+	int ret = vtest_host_recv(e, buf, cap, VTEST_ETH_P, timeout_ms);
+
+	if (ret < 0)
+		e->what = "host receive";
+	return vtest_check_frame(e, buf, ret, len, seq);
+}
+
 #endif /* _VTEST_H */
