@@ -32,34 +32,47 @@
 #define _XTAP_QUEUE_H
 
 #include <linux/types.h>
+#include <linux/virtio_net.h>
 
 struct file;
 struct iov_iter;
 struct list_head;
 struct xtap_queue;
 
+/* The largest vnet header (VIRTIO_NET_F_HASH_REPORT layout); the smaller
+ * ones are its prefixes.
+ */
+struct xtap_vnet_hdr {
+	struct virtio_net_hdr_mrg_rxbuf mrg;
+	__le32 hash_value;
+	__le16 hash_report;
+	__le16 padding;
+};
+
 /* Bit 0 of a ring entry: the entry is an xdp_frame, not an sk_buff. */
 #define XTAP_PTR_XDP	0x1UL
 
-/* queue.c */
+/* node.c */
 struct xtap_queue *xtap_queue_from_file(struct file *file);
+
+/* queue.c */
 int xtap_queue_vnet_hdr_len(struct xtap_queue *q);
 
-/* Guest -> host */
-ssize_t xtap_queue_tx_iter(struct xtap_queue *q, struct iov_iter *from,
-			   struct list_head *batch);
-void xtap_queue_tx_flush(struct xtap_queue *q, struct list_head *batch);
+/* write(): the queue's user -> the stack (netdev rx, guest TX) */
+ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
+			      struct list_head *batch);
+void xtap_queue_write_flush(struct xtap_queue *q, struct list_head *batch);
 
-/* Host -> guest */
-int xtap_queue_claim_rx(struct xtap_queue *q, const void *owner);
-void xtap_queue_unclaim_rx(struct xtap_queue *q, const void *owner);
+/* read(): the ring -> the queue's user (netdev tx, guest RX) */
+int xtap_queue_claim_reader(struct xtap_queue *q, const void *owner);
+void xtap_queue_unclaim_reader(struct xtap_queue *q, const void *owner);
 int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n);
 void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
-ssize_t xtap_queue_rx_ptr(struct xtap_queue *q, void *ptr,
-			  struct iov_iter *to);
+ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
+			    struct iov_iter *to);
 void xtap_queue_ptr_free(void *ptr);
-bool xtap_queue_rx_empty(struct xtap_queue *q);
+bool xtap_queue_ring_empty(struct xtap_queue *q);
 
 /* Contract (kernel-doc with the implementation in queue.c):
  *
@@ -68,19 +81,19 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  * xtap_queue_vnet_hdr_len(): bytes of virtio-net header that precede every
  *   frame in tx_iter/rx_ptr (0 without IFF_VNET_HDR; else the size set by
  *   TUNSETVNETHDRSZ: 10, 12 or 20).
- * xtap_queue_tx_iter(): @from holds exactly what write() would get: the
+ * xtap_queue_write_iter(): @from holds exactly what write() would get: the
  *   vnet header of the current size, then one Ethernet frame.  Validates the
  *   header (-EINVAL, counted), builds an skb with the offloads applied and,
  *   when @batch is NULL, hands it to the stack at once; otherwise appends it
- *   to @batch for xtap_queue_tx_flush(), which hands a whole list to the
+ *   to @batch for xtap_queue_write_flush(), which hands a whole list to the
  *   stack (netif_receive_skb_list with BHs disabled).  Returns the bytes
  *   consumed from @from, or -errno: -EINVAL malformed, -ENOMEM, -EFAULT,
  *   -EBADFD when the device is gone.
  *   Also -EIO when the interface is down (counted, as tun does).  The
  *   bytes consumed are always all of @from.  With @batch, the skbs are
  *   counted as received when appended.
- * xtap_queue_claim_rx() / xtap_queue_unclaim_rx(): one vhost RX virtqueue
- *   at a time consumes a queue ring: a second claim is -EBUSY until the
+ * xtap_queue_claim_reader() / xtap_queue_unclaim_reader(): one vhost RX
+ *   virtqueue at a time consumes a queue ring: a second claim is -EBUSY until the
  *   first is given up (on detach).  read() is not excluded.
  * xtap_queue_consume_batch(): takes up to @n entries from the ring into
  *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark,
@@ -92,7 +105,7 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  *   entries that no longer fit are freed and counted as drops.
  * xtap_queue_ptr_len(): length of the frame behind a ring entry, without
  *   any vnet header.  Never sleeps.
- * xtap_queue_rx_ptr(): writes the vnet header (current size; num_buffers,
+ * xtap_queue_read_ptr(): writes the vnet header (current size; num_buffers,
  *   if present, is written as 1) then the frame into @to, and frees @ptr in
  *   every case.  Returns the bytes written or -errno (-EFAULT; -EINVAL when
  *   the frame cannot be described by a vnet header, e.g. a GSO skb on a
@@ -102,7 +115,7 @@ bool xtap_queue_rx_empty(struct xtap_queue *q);
  *   netdev's tx_errors), and the bytes written are returned.
  * xtap_queue_ptr_free(): frees a ring entry without delivering it (not
  *   counted: the caller counts the drop if it is one).
- * xtap_queue_rx_empty(): lockless "ring looks empty" test for pollers.
+ * xtap_queue_ring_empty(): lockless "ring looks empty" test for pollers.
  *   Never sleeps.
  */
 

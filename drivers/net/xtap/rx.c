@@ -20,7 +20,7 @@
  * go back to the queue ring.
  */
 
-#include "poll.h"
+#include "worker.h"
 #include "queue.h"
 #include "rx.h"
 #include "vq.h"
@@ -217,7 +217,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
 	hdr_at = to;
 	iov_iter_advance(&to, vq->vhost_hlen);
-	ret = xtap_queue_rx_ptr(vq->q, ptr, &to);
+	ret = xtap_queue_read_ptr(vq->q, ptr, &to);
 	if (ret < 0)
 		goto err;
 	written = vq->vhost_hlen + ret;
@@ -306,7 +306,7 @@ bool xtap_rx_has_work(struct xtap_vq *vq)
 	/* Holding a frame: only new guest buffers help. */
 	if (vq->rxq_count)
 		return xtap_vq_avail_grew(vq);
-	return !xtap_queue_rx_empty(vq->q) && !xtap_vq_avail_empty(vq);
+	return !xtap_queue_ring_empty(vq->q) && !xtap_vq_avail_empty(vq);
 }
 
 static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)

@@ -403,7 +403,7 @@ int xtap_tap_init(void)
 {
 	int ret;
 
-	ret = xtap_queue_init();
+	ret = xtap_node_init();
 	if (ret)
 		goto err_queue;
 	ret = rtnl_link_register(&xtap_link_ops);
@@ -412,7 +412,7 @@ int xtap_tap_init(void)
 	return 0;
 
 err_link:
-	xtap_queue_exit();
+	xtap_node_exit();
 err_queue:
 	return ret;
 }
@@ -426,5 +426,5 @@ err_queue:
 void xtap_tap_exit(void)
 {
 	rtnl_link_unregister(&xtap_link_ops);
-	xtap_queue_exit();
+	xtap_node_exit();
 }

@@ -8,7 +8,7 @@
  * at once, then publishes the used elements and signals the guest once.
  */
 
-#include "poll.h"
+#include "worker.h"
 #include "queue.h"
 #include "tx.h"
 #include "vq.h"
@@ -41,7 +41,7 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
-	ret = xtap_queue_tx_iter(vq->q, &from, batch);
+	ret = xtap_queue_write_iter(vq->q, &from, batch);
 	if (ret < 0) {
 		vq->stats.errors++;
 		return;
@@ -82,7 +82,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 	}
 	*chains += n + 1;
 	if (!list_empty(&batch))
-		xtap_queue_tx_flush(vq->q, &batch);
+		xtap_queue_write_flush(vq->q, &batch);
 	xtap_vq_flush_used(vq);
 	xtap_vq_signal(vq);
 	return status;

@@ -5,11 +5,11 @@
  * /dev/vhost-xtap: the vhost-net compatible backend device.  This file is
  * the control plane: the ioctls, the owner and its workers, the memory
  * table and attaching xtap queues as backends.  The rings are in vq.c, the
- * workers in poll.c and the datapath in tx.c and rx.c.
+ * workers in worker.c and the datapath in tx.c and rx.c.
  */
 
 #include "xtap.h"
-#include "poll.h"
+#include "worker.h"
 #include "queue.h"
 #include "rx.h"
 #include "tx.h"
@@ -72,7 +72,7 @@ static struct file *xtap_vhost_detach(struct xtap_vq *vq)
 	xtap_poll_stop(&vq->queue_poll);
 	if (vq->index == XTAP_VHOST_VQ_RX) {
 		xtap_rx_return_pending(vq);
-		xtap_queue_unclaim_rx(vq->q, vq);
+		xtap_queue_unclaim_reader(vq->q, vq);
 	}
 	vq->backend = NULL;
 	vq->q = NULL;
@@ -285,7 +285,7 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 			goto err_unlock;
 		/* One vhost consumer per queue ring. */
 		if (vq->index == XTAP_VHOST_VQ_RX) {
-			ret = xtap_queue_claim_rx(q, vq);
+			ret = xtap_queue_claim_reader(q, vq);
 			if (ret)
 				goto err_unlock;
 		}
@@ -315,7 +315,7 @@ err_attached:
 	vq->q = NULL;
 err_unclaim:
 	if (vq->index == XTAP_VHOST_VQ_RX)
-		xtap_queue_unclaim_rx(q, vq);
+		xtap_queue_unclaim_reader(q, vq);
 err_unlock:
 	mutex_unlock(&vq->mutex);
 	fput(file);

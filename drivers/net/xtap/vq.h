@@ -11,7 +11,7 @@
 #ifndef _XTAP_VQ_H
 #define _XTAP_VQ_H
 
-#include "poll.h"
+#include "worker.h"
 
 #include <linux/atomic.h>
 #include <linux/mutex.h>

@@ -133,8 +133,8 @@ struct xtap_dev {
  * @sndbuf: value of the last TUNSETSNDBUF
  * @index: position in xtap_dev.queues[] while @enabled
  * @enabled: receives frames (TUNSETQUEUE attach/detach)
- * @rx_owner: the vhost RX virtqueue consuming @ring, NULL when none; only
- *	changed with cmpxchg() (xtap_queue_claim_rx())
+ * @reader: the vhost RX virtqueue consuming @ring, NULL when none; only
+ *	changed with cmpxchg() (xtap_queue_claim_reader())
  *
  * @xt, @node, @index and @enabled are written under rtnl_lock; @xt only
  * ever goes from the device to NULL.  @flags, @vnet_hdr_sz and @sndbuf are
@@ -151,7 +151,7 @@ struct xtap_queue {
 	int sndbuf;
 	u16 index;
 	bool enabled;
-	const void *rx_owner;
+	const void *reader;
 };
 
 /**
@@ -230,11 +230,13 @@ void xtap_tap_exit(void);
 int xtap_tap_set_offload(struct xtap_dev *xt, unsigned long arg);
 void xtap_stats_read(struct xtap_dev *xt, unsigned int slot, u64 *out);
 
-/* queue.c */
-int xtap_queue_init(void);
-void xtap_queue_exit(void);
+/* node.c */
+int xtap_node_init(void);
+void xtap_node_exit(void);
 int xtap_queue_node_add(struct xtap_dev *xt);
 void xtap_queue_node_del(struct xtap_dev *xt);
+
+/* queue.c */
 void xtap_queue_wake_readers(struct xtap_queue *q);
 unsigned int xtap_queue_ring_size(struct net_device *dev);
 

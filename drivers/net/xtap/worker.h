@@ -5,8 +5,8 @@
  * Worker threads of the vhost backend and the wait-queue entries that wake
  * them (kick eventfd, queue file), plus the busy-poll loop.
  */
-#ifndef _XTAP_POLL_H
-#define _XTAP_POLL_H
+#ifndef _XTAP_WORKER_H
+#define _XTAP_WORKER_H
 
 #include <linux/poll.h>
 #include <linux/types.h>
@@ -63,7 +63,7 @@ struct xtap_poll {
 	struct xtap_worker *worker;
 };
 
-/* poll.c */
+/* worker.c */
 struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 				       void (*handle)(struct xtap_vq *vq),
 				       struct mm_struct *mm, const char *name);
@@ -81,4 +81,4 @@ void xtap_poll_stop(struct xtap_poll *p);
 
 bool xtap_busy_poll(struct xtap_vq *vq);
 
-#endif /* _XTAP_POLL_H */
+#endif /* _XTAP_WORKER_H */

@@ -10,7 +10,7 @@
  * so a dying owner never waits for its workers.
  */
 
-#include "poll.h"
+#include "worker.h"
 #include "vq.h"
 
 #include <linux/cgroup.h>
