@@ -14,11 +14,33 @@ export HOME=/root TMPDIR=/tmp
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3>/dev/ttyS1
 out() { printf '%s\n' "$*" >&3; }
+# The boot is over: vm/run.sh stops watching for a stalled boot.
+out "xtap-vm-started"
 
 ST_DIR=$XTAP_TOP/tools/testing/selftests/xtap
 export XTAP_KO XTAP_DEBUG_KO XTAP_TOP KSFT_MACHINE_SLOW=yes
 hostname xtapvm 2>/dev/null
 ip link set lo up
+# A nested guest boots the installed Debian kernel, whatever this VM runs.
+export VM_KERNEL_VER=$XTAP_HOST_KVER
+
+# The debug kernel has no /lib/modules/<release> on the host: give it one
+# (a tmpfs over /lib/modules that keeps the host's own directories) with
+# its modules.builtin, so `modprobe tun` and the like succeed.
+kv=$(uname -r)
+if [ -n "${XTAP_BUILTINS:-}" ] && [ ! -d "/lib/modules/$kv" ]; then
+	mkdir -p /run/xtap-lmods
+	mount --bind /lib/modules /run/xtap-lmods
+	mount -t tmpfs -o mode=755 lmods /lib/modules
+	for d in /run/xtap-lmods/*; do
+		mkdir -p "/lib/modules/${d##*/}"
+		mount --bind "$d" "/lib/modules/${d##*/}"
+	done
+	mkdir -p "/lib/modules/$kv"
+	cp "$XTAP_BUILTINS"/* "/lib/modules/$kv/"
+	touch "/lib/modules/$kv/modules.order"
+	depmod "$kv" || out "# vm: depmod $kv failed"
+fi
 
 # Everything the VM must not see in its kernel log (see vm/run.sh).
 bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|kmemleak|Call Trace:'
@@ -26,11 +48,23 @@ kernel_log_bad() {
 	dmesg | grep -v -E 'Command line:|Kernel command line:' | grep -E "$bad_re"
 }
 
+# Under a kernel with kmemleak (the debug kernel of `make test-debug`),
+# forget what boot allocated: only what leaks from here on is reported.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -e $kmemleak ] && ! echo clear > $kmemleak 2>/dev/null && kmemleak=""
+[ -e "$kmemleak" ] || kmemleak=""
+
 # Load with dynamic debug on, so the "created"/"destroyed" lifetime pairs
 # land in dmesg for the leak audit.
 if ! insmod "$XTAP_KO" dyndbg=+p >&3 2>&3; then
 	out "vm: insmod $XTAP_KO failed"
-	out "xtap-vm-result rc=1 pass=0 fail=1 skip=0"
+	if [ "$XTAP_MODE" = cmd ]; then
+		out "xtap-vm-result rc=1"
+	else
+		out "1..1"
+		out "not ok 1 selftests: xtap: load xtap"
+		out "xtap-vm-result rc=1 pass=0 fail=1 skip=0"
+	fi
 	exit 0
 fi
 
@@ -47,13 +81,87 @@ if [ "$XTAP_MODE" = cmd ]; then
 fi
 
 cd "$ST_DIR" || exit 1
+# shellcheck source-path=SCRIPTDIR source=count.sh
+. "$ST_DIR/vm/count.sh"
 mult=${XTAP_TIMEOUT_MULT:-1}
 # settings: "timeout=N" for every test, "timeout.<prog>=N" for one.
 timeout_of() {
 	local t
-	t=$(sed -n "s/^timeout\.$1=//p" settings 2>/dev/null | tail -n 1)
+	t=$(awk -v k="timeout.$1" 'index($0, k "=") == 1 { v = substr($0, length(k) + 2) } END { print v }' settings 2>/dev/null)
 	[ -n "$t" ] || t=$(sed -n 's/^timeout=//p' settings 2>/dev/null | tail -n 1)
 	echo $(( ${t:-45} * mult ))
+}
+
+# Each test runs in its own session (so its own process group) and, when
+# cgroup2 is there, its own cgroup: on timeout, and after it exits, whatever
+# it left running (nested QEMU, helpers, even ones that called setsid) is
+# killed, so nothing holds xtap's fds into later tests.
+cgroot=""
+if mkdir -p /sys/fs/cgroup 2>/dev/null &&
+   { [ -f /sys/fs/cgroup/cgroup.procs ] ||
+     mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null; } &&
+   mkdir -p /sys/fs/cgroup/xtap-tests 2>/dev/null; then
+	cgroot=/sys/fs/cgroup/xtap-tests
+fi
+
+# group_procs PGID CGROUP: the user processes of a test still alive.
+group_procs() {
+	{
+		ps -e -o pid=,pgid= 2>/dev/null | awk -v g="$1" '$2 == g { print $1 }'
+		[ -n "$2" ] && cat "$2/cgroup.procs" 2>/dev/null
+	} | sort -u
+}
+
+# kill_group PGID CGROUP: SIGKILL all of a test's processes, wait until gone.
+kill_group() {
+	for _ in $(seq 50); do
+		kill -KILL -- "-$1" 2>/dev/null
+		[ -n "$2" ] && echo 1 > "$2/cgroup.kill" 2>/dev/null
+		[ -z "$(group_procs "$1" "$2")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# run_test PROG TIMEOUT LOG: run ./PROG, kill its whole group after TIMEOUT
+# seconds (SIGTERM, then SIGKILL 10 s later); sets rc (124 on timeout, as
+# timeout(1)) and left (processes it left behind).
+run_test() {
+	local prog=$1 to=$2 log=$3 cg="" pid deadline
+	if [ -n "$cgroot" ]; then
+		cg=$cgroot/${prog//\//_}
+		rmdir "$cg" 2>/dev/null
+		mkdir -p "$cg" 2>/dev/null || cg=""
+	fi
+	# shellcheck disable=SC2016
+	setsid bash -c '[ -z "$1" ] || echo $$ > "$1/cgroup.procs"; shift; exec "$@"' \
+		run_test "$cg" "./$prog" </dev/null >"$log" 2>&1 &
+	pid=$!
+	deadline=$((SECONDS + to))
+	rc=""
+	while [ $SECONDS -lt "$deadline" ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			break
+		fi
+		sleep 0.5
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM -- "-$pid" 2>/dev/null
+		deadline=$((SECONDS + 10))
+		while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt "$deadline" ]; do
+			sleep 0.5
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		rc=124
+	else
+		wait "$pid"
+		rc=$?
+	fi
+	left=$(group_procs "$pid" "$cg" | wc -l)
+	kill_group "$pid" "$cg" || out "# vm: cannot kill what $prog left behind"
+	[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
+	return 0
 }
 
 if [ -n "$XTAP_TESTS" ]; then
@@ -63,76 +171,97 @@ else
 fi
 
 pass=0 fail=0 skip=0 n=0
-out "TAP version 13"
-out "1..$(( ${#tests[@]} + 2 ))"
-for t in "${tests[@]}"; do
+# result OK|FAIL TEXT: one runner check, counted once.
+result() {
 	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		pass=$((pass + 1))
+		out "ok $n selftests: xtap: $2"
+	else
+		fail=$((fail + 1))
+		out "not ok $n selftests: xtap: $2"
+	fi
+}
+tally() { out "xtap-vm-tally pass=$pass fail=$fail skip=$skip"; }
+
+out "TAP version 13"
+if [ ${#tests[@]} = 0 ]; then
+	# Nothing to run is a failure, never "all passed".
+	out "1..1"
+	result FAIL "the test list is empty"
+	out "xtap-vm-result rc=1 pass=$pass fail=$fail skip=$skip"
+	exit 0
+fi
+# The tests, the unload, the lifetime audit and, with kmemleak, its scan.
+extra=2
+[ -n "$kmemleak" ] && extra=3
+out "1..$(( ${#tests[@]} + extra ))"
+for t in "${tests[@]}"; do
 	to=$(timeout_of "$t")
 	out "# selftests: xtap: $t"
-	start=$(date +%s)
-	log=/tmp/ksft-$t.log
-	timeout --foreground -k 10 "$to" "./$t" </dev/null >"$log" 2>&1
-	rc=$?
-	secs=$(( $(date +%s) - start ))
-	sed 's/^/# /' "$log" >&3
-	# Harness programs report their own totals; count their subtests.
-	tot=$(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+' "$log" | tail -n 1)
-	if [ -n "$tot" ]; then
-		p=$(echo "$tot" | sed -E 's/^# Totals: pass:([0-9]+).*/\1/')
-		f=$(echo "$tot" | sed -E 's/.* fail:([0-9]+).*/\1/')
-		s=$(echo "$tot" | sed -E 's/.* skip:([0-9]+).*/\1/')
-		e=$(echo "$tot" | sed -E 's/.* error:([0-9]+).*/\1/')
-		[ "$e" = "$tot" ] && e=0
-		f=$((f + e))
-		if [ $rc != 0 ] && [ $rc != 4 ] && [ "$f" = 0 ]; then
-			f=1
-		fi
-	else
-		p=0 f=0 s=0
-		case $rc in
-		0) p=1 ;;
-		4) s=1 ;;
-		*) f=1 ;;
-		esac
-	fi
-	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	case $rc in
-	0)	if [ "$f" = 0 ]; then
-			out "ok $n selftests: xtap: $t # time=${secs}s"
-		else
-			out "not ok $n selftests: xtap: $t # time=${secs}s"
-		fi ;;
-	4) out "ok $n selftests: xtap: $t # SKIP time=${secs}s" ;;
-	124|137) out "not ok $n selftests: xtap: $t # TIMEOUT $to seconds" ;;
-	*) out "not ok $n selftests: xtap: $t # exit=$rc time=${secs}s" ;;
-	esac
-	# A test may unload xtap; every later test expects it loaded.
+	# A test may unload xtap; every later test expects it loaded.  When
+	# it cannot be loaded again, the test is not run and fails.
 	if ! grep -q '^xtap ' /proc/modules; then
-		insmod "$XTAP_KO" dyndbg=+p >&3 2>&3 || out "# vm: reloading xtap failed"
+		if ! insmod "$XTAP_KO" dyndbg=+p >&3 2>&3; then
+			result FAIL "$t # not run: reloading xtap failed"
+			tally
+			continue
+		fi
+		out "# vm: xtap reloaded"
 	fi
+	n=$((n + 1))
+	start=$SECONDS
+	log=/tmp/ksft-${t//\//_}.log
+	run_test "$t" "$to" "$log"
+	secs=$((SECONDS - start))
+	sed 's/^/# /' "$log" >&3
+	[ "$left" -gt 0 ] && out "# vm: $t left $left process(es) behind; killed"
+	count_test_log "$log" "$rc"
+	[ -n "$cnt_why" ] && out "# vm: $t: $cnt_why"
+	pass=$((pass + cnt_p)) fail=$((fail + cnt_f)) skip=$((skip + cnt_s))
+	if [ "$rc" = 124 ]; then
+		out "not ok $n selftests: xtap: $t # TIMEOUT $to seconds"
+	elif [ "$cnt_f" != 0 ]; then
+		out "not ok $n selftests: xtap: $t # exit=$rc time=${secs}s"
+	elif [ "$rc" = 4 ] || { [ "$cnt_s" != 0 ] && [ "$cnt_p" = 0 ]; }; then
+		out "ok $n selftests: xtap: $t # SKIP time=${secs}s"
+	else
+		out "ok $n selftests: xtap: $t # time=${secs}s"
+	fi
+	tally
 done
 
 # Unload: must succeed and leave no object behind.
-n=$((n + 1))
 if rmmod xtap >&3 2>&3; then
-	out "ok $n selftests: xtap: unload xtap"
-	pass=$((pass + 1))
+	result OK "unload xtap"
 else
-	out "not ok $n selftests: xtap: unload xtap"
-	fail=$((fail + 1))
+	result FAIL "unload xtap"
 fi
-n=$((n + 1))
 created=$(dmesg | grep -c -E 'xtap: .* created$')
 destroyed=$(dmesg | grep -c -E 'xtap: .* destroyed$')
 bad=$(kernel_log_bad | head -n 20)
 if [ "$created" = "$destroyed" ] && [ -z "$bad" ]; then
-	out "ok $n selftests: xtap: lifetimes balanced and kernel log clean # created=$created destroyed=$destroyed"
-	pass=$((pass + 1))
+	result OK "lifetimes balanced and kernel log clean # created=$created destroyed=$destroyed"
 else
 	out "# created=$created destroyed=$destroyed"
 	[ -n "$bad" ] && printf '# %s\n' "$bad" >&3
-	out "not ok $n selftests: xtap: lifetimes balanced and kernel log clean"
-	fail=$((fail + 1))
+	result FAIL "lifetimes balanced and kernel log clean"
+fi
+# kmemleak: scan after the unload; any unreferenced object fails.  An
+# object is reported only once it is older than kmemleak's minimum age (5
+# s) and found unreferenced by a scan, hence the wait and the two scans.
+if [ -n "$kmemleak" ]; then
+	sleep 6
+	echo scan > $kmemleak
+	echo scan > $kmemleak
+	leaks=$(cat $kmemleak)
+	if [ -z "$leaks" ]; then
+		result OK "kmemleak: no unreferenced object"
+	else
+		out "# kmemleak: $(echo "$leaks" | grep -c '^unreferenced object') unreferenced object(s):"
+		echo "$leaks" | head -n 200 | sed 's/^/# /' >&3
+		result FAIL "kmemleak: no unreferenced object"
+	fi
 fi
 rc=0
 [ $fail = 0 ] || rc=1
