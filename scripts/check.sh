@@ -26,9 +26,31 @@ result() { # result NAME OUTPUT-FILE: a check passes when it wrote nothing
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mapfile -t kfiles < <(git ls-files -co --exclude-standard -- 'drivers/*.c' 'drivers/*.h' 'include/*.h' | sort -u)
-mapfile -t shfiles < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' \
-	'tools/testing/selftests/xtap/vm/init' | sort -u)
+# The files to check.  git may refuse a clone owned by another user
+# ("dubious ownership"): allow this one tree for the listing, fall back to
+# find(1) without git, and fail rather than check nothing.
+lsfiles() {
+	if git -c safe.directory="$top" ls-files -co --exclude-standard -- "$@" 2>/dev/null; then
+		return 0
+	fi
+	echo "check: git ls-files failed; listing with find" >&2
+	local p args=()
+	for p in "$@"; do
+		args+=(-o -path "./$p")
+	done
+	find . -path ./.ksrc -prune -o -path ./.vm -prune -o -type f \( "${args[@]:1}" \) -print |
+		sed 's|^\./||'
+}
+mapfile -t kfiles < <(lsfiles 'drivers/*.c' 'drivers/*.h' 'include/*.h' | sort -u)
+mapfile -t shfiles < <(lsfiles '*.sh' '.ci/run' 'tools/testing/selftests/xtap/vm/init' | sort -u)
+n=$((n + 1))
+if [ ${#kfiles[@]} -lt 2 ] || [ ${#shfiles[@]} -lt 2 ]; then
+	fail=$((fail + 1))
+	echo "not ok $n style: files to check found (${#kfiles[@]} C, ${#shfiles[@]} shell)"
+else
+	pass=$((pass + 1))
+	echo "ok $n style: files to check found (${#kfiles[@]} C, ${#shfiles[@]} shell)"
+fi
 
 # W=1 build of a fresh tree: any warning fails.
 make -s -C "$kdir" M="$mod" clean >/dev/null 2>&1
@@ -36,8 +58,22 @@ make -C "$kdir" M="$mod" W=1 modules > "$tmp/w1.log" 2>&1 || echo "build failed"
 grep -E 'warning:|error:|build failed' "$tmp/w1.log" > "$tmp/w1" || true
 result "make W=1 without warnings" "$tmp/w1"
 
-perl .ksrc/scripts/checkpatch.pl --strict --no-tree --terse --show-types -f "${kfiles[@]}" 2>&1 |
-	grep -E '(ERROR|WARNING|CHECK):' > "$tmp/cp" || true
+# checkpatch: its findings, or, when it exits non-zero without any (a
+# missing Perl module, say), everything it said.  It must also find the
+# planted error in a canary file, or it is not really checking.
+checkpatch() {
+	perl .ksrc/scripts/checkpatch.pl --strict --no-tree --terse --show-types -f "$@" < /dev/null
+}
+checkpatch "${kfiles[@]}" > "$tmp/cp.log" 2>&1
+cprc=$?
+grep -E '(ERROR|WARNING|CHECK):' "$tmp/cp.log" > "$tmp/cp"
+if [ $cprc != 0 ] && [ ! -s "$tmp/cp" ]; then
+	{ echo "checkpatch exited with status $cprc:"; cat "$tmp/cp.log"; } > "$tmp/cp"
+fi
+printf '// SPDX-License-Identifier: GPL-2.0\nint canary(void)\n{\n\treturn 0 ;\n}\n' > "$tmp/canary.c"
+if ! checkpatch "$tmp/canary.c" 2>&1 | grep -q 'SPACING'; then
+	echo "checkpatch missed the planted error in a canary file" >> "$tmp/cp"
+fi
 result "checkpatch --strict --no-tree" "$tmp/cp"
 
 perl .ksrc/scripts/kernel-doc -none "${kfiles[@]}" > "$tmp/kd" 2>&1

@@ -4,28 +4,46 @@
 # gate and the native ring tests on this machine, then boot one VM that runs
 # every kselftest with xtap loaded.  The last line is
 # "N passed, N failed, N skipped"; the exit status is non-zero on any failure.
-set -u
+#
+#   scripts/test.sh [--debug]   --debug: the VM suite runs under the debug
+#                               kernel (lockdep, KASAN, kmemleak, UBSAN;
+#                               vm/build-kernel.sh builds it once, ~1 h)
+#
+# Each stage has its own log; a stage whose exit status is non-zero while
+# its result line shows no failure counts one failure more.
+set -u -o pipefail
+debug=0
+case ${1:-} in
+--debug) debug=1 ;;
+"") ;;
+*) echo "usage: $0 [--debug]" >&2; exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 st=$top/tools/testing/selftests/xtap
 
 pass=0 fail=0 skip=0
 add() { pass=$((pass + $1)); fail=$((fail + $2)); skip=$((skip + ${3:-0})); }
-# count LOG: add the "N passed, N failed[, N skipped]" line a part printed.
+# count LOG NAME RC: add the "N passed, N failed[, N skipped]" line a stage
+# printed; a non-zero RC with no failure counted is one failure.
 count() {
-	local line
+	local line p f s
 	line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
 	if [ -z "$line" ]; then
-		echo "not ok - no result line from $2"
+		echo "not ok - no result line from $2 (exit status $3)"
 		add 0 1
 		return
 	fi
 	line=${line#*: }
 	read -r p _ f _ s _ <<< "${line//,/}"
+	if [ "$3" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $2 exited with status $3 but reported no failure"
+		f=1
+	fi
 	add "$p" "$f" "${s:-0}"
 }
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 echo "== dependencies"
 if ! "$top/scripts/deps.sh"; then
@@ -44,33 +62,44 @@ else
 fi
 
 echo "== style gate"
-"$top/scripts/check.sh" 2>&1 | tee "$log"
-count "$log" "the style gate"
+"$top/scripts/check.sh" 2>&1 | tee "$logs/style"
+count "$logs/style" "the style gate" $?
+
+echo "== runner self-test"
+"$st/vm/count_test.sh" 2>&1 | tee "$logs/count"
+count "$logs/count" "the runner self-test" $?
 
 if [ -f "$st/ring/Makefile" ]; then
 	echo "== native ring tests"
-	if make -s -C "$st/ring" ring_test >"$log" 2>&1; then
-		(cd "$st/ring" && ./ring_test) 2>&1 | tee "$log"
-		tot=$(grep -E '^# Totals: pass:' "$log" | tail -n 1)
-		if [ -n "$tot" ]; then
-			p=$(sed -E 's/^# Totals: pass:([0-9]+).*/\1/' <<< "$tot")
-			f=$(sed -E 's/.* fail:([0-9]+).*/\1/' <<< "$tot")
-			s=$(sed -E 's/.* skip:([0-9]+).*/\1/' <<< "$tot")
-			add "$p" "$f" "$s"
-		else
-			echo "not ok - ring_test printed no totals"
-			add 0 1
-		fi
+	if make -s -C "$st/ring" ring_test >"$logs/ring-build" 2>&1; then
+		(cd "$st/ring" && ./ring_test) 2>&1 | tee "$logs/ring"
+		rc=$?
+		# shellcheck source-path=SCRIPTDIR source=../tools/testing/selftests/xtap/vm/count.sh
+		. "$st/vm/count.sh"
+		count_test_log "$logs/ring" "$rc"
+		[ -n "$cnt_why" ] && echo "not ok - ring_test: $cnt_why"
+		add "$cnt_p" "$cnt_f" "$cnt_s"
 	else
-		cat "$log"
+		cat "$logs/ring-build"
 		echo "not ok - ring_test build"
 		add 0 1
 	fi
 fi
 
-echo "== VM suite"
-make -s modules && "$st/vm/run.sh" 2>&1 | tee "$log"
-count "$log" "the VM suite"
+if [ $debug = 1 ]; then
+	echo "== VM suite under the debug kernel"
+	"$top/scripts/test-debug.sh" 2>&1 | tee "$logs/vm"
+	count "$logs/vm" "the debug VM suite" $?
+else
+	echo "== VM suite"
+	if make -s modules; then
+		"$st/vm/run.sh" 2>&1 | tee "$logs/vm"
+		count "$logs/vm" "the VM suite" $?
+	else
+		echo "not ok - build before the VM suite"
+		add 0 1
+	fi
+fi
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
