@@ -10,6 +10,10 @@
 #   make selftests    build the userspace test programs
 #   make test         the whole suite (what README.md and .ci/run call)
 #   make vmtest       only the VM part of the suite
+#   make test-debug   the VM suite under the debug kernel (lockdep, KASAN,
+#                     kmemleak, UBSAN; built once into /var/cache/xtap or
+#                     ~/.cache/xtap, ~1 h on 2 cores); VM_TESTS= for a subset
+#   make debug-kernel only build that kernel
 #   make run          the main job (boot a VM, load xtap, show it working)
 #   make bench-ring   native ring micro-benchmark
 #   make bench        xtap vs upstream vhost-net + tun in the VM (~10 min;
@@ -25,7 +29,8 @@ ifeq ($(KDIR),)
 $(error no kernel headers found; run scripts/deps.sh or pass KDIR=)
 endif
 
-.PHONY: all modules debug clean check selftests test vmtest run bench-ring bench deps
+.PHONY: all modules debug clean check selftests test vmtest run bench-ring bench deps \
+	test-debug debug-kernel
 
 all: modules
 
@@ -49,6 +54,12 @@ test:
 
 vmtest: modules selftests
 	$(SELFTESTS)/vm/run.sh
+
+test-debug:
+	$(TOP)/scripts/test-debug.sh
+
+debug-kernel: deps
+	$(SELFTESTS)/vm/build-kernel.sh
 
 run:
 	$(TOP)/scripts/main-job.sh
