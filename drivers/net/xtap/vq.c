@@ -72,7 +72,6 @@ int xtap_vq_alloc(struct xtap_vq *vq, u64 dev_id, unsigned int index)
 	if (!vq->iov)
 		goto err_iov;
 	xtap_poll_init(&vq->kick_poll, EPOLLIN);
-	xtap_poll_init(&vq->queue_poll, EPOLLIN);
 	xtap_vq_reset(vq);
 	return 0;
 
@@ -118,8 +117,6 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->vhost_hlen = 0;
 	vq->guest_hlen = sizeof(struct virtio_net_hdr);
 	vq->nheads = 0;
-	vq->rxq_head = 0;
-	vq->rxq_count = 0;
 	memset(&vq->stats, 0, sizeof(vq->stats));
 }
 
@@ -149,6 +146,21 @@ bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit)
 }
 
 /**
+ * xtap_vq_ring_aligned() - are ring addresses aligned as virtio requires?
+ * @desc: user address of the descriptor table
+ * @avail: user address of the available ring
+ * @used: user address of the used ring
+ *
+ * Return: true when they are.
+ */
+bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used)
+{
+	return IS_ALIGNED(desc, VRING_DESC_ALIGN_SIZE) &&
+	       IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
+	       IS_ALIGNED(used, VRING_USED_ALIGN_SIZE);
+}
+
+/**
  * xtap_vq_ring_ok() - are ring addresses usable for a ring size?
  * @num: ring size, a power of two
  * @desc: user address of the descriptor table
@@ -170,8 +182,7 @@ bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used)
 
 	if (!num || !desc || !avail || !used)
 		return false;
-	if (!IS_ALIGNED(desc, 16) || !IS_ALIGNED(avail, 2) ||
-	    !IS_ALIGNED(used, 4))
+	if (!xtap_vq_ring_aligned(desc, avail, used))
 		return false;
 	return access_ok(u64_to_user_ptr(desc), dsz) &&
 	       access_ok(u64_to_user_ptr(avail), asz) &&

@@ -115,17 +115,12 @@ struct xtap_vq_stats {
  * @notify: guest kick notifications are currently enabled
  * @backend: attached queue file, referenced; NULL when detached
  * @q: the queue behind @backend
- * @queue_poll: wait-queue entry on @backend (RX only); stopped ("parked")
- *	from a guest without buffers until the handler runs again
  * @vhost_hlen: header bytes vhost itself adds (RX) or strips (TX)
  *	(VHOST_NET_F_VIRTIO_NET_HDR), else 0
  * @guest_hlen: size of the guest's virtio-net header (10 or 12)
  * @heads: used elements not yet written to the used ring
  * @nheads: entries in @heads
  * @iov: iovec scratch space, XTAP_VQ_MAX_IOV entries
- * @rxq: pointers taken from the queue ring but not yet delivered (RX)
- * @rxq_head: first valid entry of @rxq
- * @rxq_count: valid entries of @rxq
  * @stats: counters
  */
 struct xtap_vq {
@@ -162,16 +157,12 @@ struct xtap_vq {
 
 	struct file *backend;
 	struct xtap_queue *q;
-	struct xtap_poll queue_poll;
 	size_t vhost_hlen;
 	size_t guest_hlen;
 
 	struct vring_used_elem *heads;
 	unsigned int nheads;
 	struct iovec *iov;
-	void *rxq[XTAP_VQ_BATCH];
-	unsigned int rxq_head;
-	unsigned int rxq_count;
 
 	struct xtap_vq_stats stats;
 };
@@ -214,6 +205,7 @@ void xtap_vq_free(struct xtap_vq *vq);
 void xtap_vq_reset(struct xtap_vq *vq);
 void xtap_vq_lock_ctl(struct xtap_vq *vq);
 bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit);
+bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used);
 bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used);
 int xtap_vq_start(struct xtap_vq *vq);
 bool xtap_vq_ready(const struct xtap_vq *vq);
