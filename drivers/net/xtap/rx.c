@@ -29,9 +29,6 @@
 #include <linux/virtio_byteorder.h>
 #include <uapi/linux/virtio_net.h>
 
-#define XTAP_RX_WEIGHT_BYTES	0x80000
-#define XTAP_RX_WEIGHT_PACKETS	256
-
 enum xtap_rx_status {
 	XTAP_RX_DONE,		/* the frame was delivered or dropped */
 	XTAP_RX_MORE,		/* a full batch went in */
@@ -101,6 +98,18 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 	xtap_rx_make_room(vq);
 }
 
+/* A bad chain with a valid head: the used elements of one frame must be
+ * consecutive, so give back what this frame had, then the bad chain.
+ * Returns true after a batch of bad chains in a row.
+ */
+static bool xtap_rx_gather_bad(struct xtap_vq *vq, struct xtap_rx_gather *g,
+			       u16 head, unsigned int *bad)
+{
+	xtap_rx_gather_abort(vq, g);
+	xtap_vq_add_used(vq, head, 0);
+	return ++*bad >= XTAP_VQ_BATCH;
+}
+
 /* Gather chains until they hold @need bytes (one chain without MRG_RXBUF).
  * Gives everything back to the ring on EMPTY/FAULT; stops short, with what
  * it has, when the iovecs run out.  A guest that keeps making bad chains
@@ -126,8 +135,9 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			if (!c.len) {
 				xtap_vq_error(vq, "empty receive buffer (head %u)",
 					      c.head);
-				vq->stats.bad_chains++;
-				goto bad;
+				if (xtap_rx_gather_bad(vq, g, c.head, &bad))
+					return XTAP_RX_AGAIN;
+				continue;
 			}
 			vq->heads[vq->nheads + g->nheads].id =
 				__cpu_to_virtio32(true, c.head);
@@ -138,13 +148,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			g->len += c.len;
 			continue;
 		case XTAP_CHAIN_BAD:
-bad:
-			/* Used elements of one frame must be consecutive: give
-			 * back what this frame had, then the bad chain.
-			 */
-			xtap_rx_gather_abort(vq, g);
-			xtap_vq_add_used(vq, c.head, 0);
-			if (++bad >= XTAP_VQ_BATCH)
+			if (xtap_rx_gather_bad(vq, g, c.head, &bad))
 				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_SKIP:
@@ -249,14 +253,12 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 		goto err_used;
 	vq->nheads += used;
 	vq->stats.packets++;
-	vq->stats.bytes += written;
 	*bytes += written;
 	return XTAP_RX_DONE;
 
 err:
 	used = g.nheads;
 err_used:
-	vq->stats.errors++;
 	if (ret == -EFAULT) {
 		/* Bad guest memory: hand the buffers back empty. */
 		for (i = 0; i < used; i++)
@@ -332,8 +334,8 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	xtap_poll_resume(&rvq->queue_poll, vq->backend);
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
-		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+		if (packets >= XTAP_VQ_WEIGHT_PKTS ||
+		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}

@@ -32,9 +32,6 @@
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_net.h>
 
-/* Most descriptors (direct and indirect) one chain may have. */
-#define XTAP_VQ_MAX_DESCS	XTAP_VQ_MAX_IOV
-
 /* Only little-endian rings exist here: VERSION_1 rings are little-endian and
  * legacy rings are native, which is little-endian on every host xtap builds
  * for (cross-endian rings are refused, see VHOST_SET_VRING_ENDIAN).
@@ -452,7 +449,7 @@ static int xtap_vq_add_indirect(struct xtap_vq *vq, const struct vring_desc *d,
 	}
 	count = len / sizeof(id);
 	for (;;) {
-		if (++seen > count || ++*ndescs > XTAP_VQ_MAX_DESCS) {
+		if (++seen > count || ++*ndescs > XTAP_VQ_MAX_IOV) {
 			xtap_vq_error(vq, "indirect descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -490,7 +487,7 @@ static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 	int ret;
 
 	for (;;) {
-		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_DESCS) {
+		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_IOV) {
 			xtap_vq_error(vq, "descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -564,7 +561,6 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	vq->last_avail_idx++;
 	if (head >= vq->num) {
 		xtap_vq_error(vq, "head %u out of range %u", head, vq->num);
-		vq->stats.bad_chains++;
 		return XTAP_CHAIN_SKIP;
 	}
 
@@ -580,11 +576,7 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	if (ret == -ENOBUFS)
 		xtap_vq_error(vq, "chain needs more than %u iovecs (head %u)",
 			      XTAP_VQ_MAX_IOV, head);
-	if (ret) {
-		vq->stats.bad_chains++;
-		return XTAP_CHAIN_BAD;
-	}
-	return XTAP_CHAIN_OK;
+	return ret ? XTAP_CHAIN_BAD : XTAP_CHAIN_OK;
 }
 
 /**

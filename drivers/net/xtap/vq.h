@@ -28,6 +28,11 @@ struct xtap_queue;
 #define XTAP_VQ_MAX_IOV		1024
 /* Chains moved per round (and pointers taken from the queue ring). */
 #define XTAP_VQ_BATCH		64
+/* Work one handler run does before its worker yields, in either direction
+ * (vhost-net's weights): bytes, and chains or packets.
+ */
+#define XTAP_VQ_WEIGHT_BYTES	0x80000
+#define XTAP_VQ_WEIGHT_PKTS	256
 /* Used elements buffered before they are written to the used ring. */
 #define XTAP_VQ_MAX_HEADS	(2 * XTAP_VQ_MAX_IOV)
 /* Largest total length of one chain. */
@@ -60,18 +65,13 @@ struct xtap_mem {
 };
 
 /**
- * struct xtap_vq_stats - counters of one virtqueue (for debugging)
+ * struct xtap_vq_stats - progress counters of one virtqueue; the busy-poll
+ *	loop compares them to tell whether an inline handler run did anything
  * @packets: frames moved
- * @bytes: bytes moved (frame plus headers as seen by the guest)
- * @bad_chains: malformed chains returned or skipped
- * @errors: frames the queue refused or guest memory faults
- * @drops: frames dropped for lack of a large enough guest buffer
+ * @drops: frames dropped for lack of a large enough guest buffer (RX)
  */
 struct xtap_vq_stats {
 	u64 packets;
-	u64 bytes;
-	u64 bad_chains;
-	u64 errors;
 	u64 drops;
 };
 
