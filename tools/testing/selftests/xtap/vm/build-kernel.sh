@@ -86,7 +86,10 @@ if [ -n "$missing" ]; then
 	echo "$missing" >&2
 	exit 1
 fi
-echo "build-kernel: nice -n 10 make -j$jobs bzImage modules (about 30-60 min on 2 cores)" >&2
+# Measured 2026-12-03 on 2 cores shared with five other builds (load
+# 13-19): about 7 objects a minute; an interrupted build resumes where it
+# stopped.
+echo "build-kernel: nice -n 10 make -j$jobs bzImage modules (long: an hour or more on 2 cores)" >&2
 if ! nice -n 10 make -C "$src" O="$obj" -j"$jobs" bzImage modules >>"$log" 2>&1; then
 	tail -n 40 "$log" >&2
 	echo "build-kernel: build failed, see $log" >&2
