@@ -43,7 +43,7 @@ if [ -n "${XTAP_BUILTINS:-}" ] && [ ! -d "/lib/modules/$kv" ]; then
 fi
 
 # Everything the VM must not see in its kernel log (see vm/run.sh).
-bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|kmemleak|Call Trace:'
+bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|suspected memory leak|unreferenced object|ODEBUG|Call Trace:'
 kernel_log_bad() {
 	dmesg | grep -v -E 'Command line:|Kernel command line:' | grep -E "$bad_re"
 }

@@ -189,7 +189,7 @@ timed_out=0
 
 # Kernel health: any of these in the console log fails the run.  The kernel
 # command line is echoed at boot and names some of the words, so skip it.
-bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|kmemleak|Kernel panic|general protection fault|Call Trace:'
+bad_re='WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|suspected memory leak|unreferenced object|ODEBUG|Kernel panic|general protection fault|Call Trace:'
 health=$(tr -d '\r' < "$run/console" | grep -v -E 'Command line:|Kernel command line:' | grep -E "$bad_re" | head -n 20)
 
 rcline=$(tr -d '\r' < "$run/result" | grep '^xtap-vm-result ' | tail -n 1)
