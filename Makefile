@@ -14,6 +14,8 @@
 #                     kmemleak, UBSAN; built once into /var/cache/xtap or
 #                     ~/.cache/xtap, ~1 h on 2 cores); VM_TESTS= for a subset
 #   make debug-kernel only build that kernel
+#   make soak         10 min of traffic, device churn and busy-poll knob
+#                     changes in the VM (SOAK_SECONDS=, SOAK_TRAFFIC=)
 #   make run          the main job (boot a VM, load xtap, show it working)
 #   make bench-ring   native ring micro-benchmark
 #   make bench        xtap vs upstream vhost-net + tun in the VM (~10 min;
@@ -30,7 +32,7 @@ $(error no kernel headers found; run scripts/deps.sh or pass KDIR=)
 endif
 
 .PHONY: all modules debug clean check selftests test vmtest run bench-ring bench deps \
-	test-debug debug-kernel
+	test-debug debug-kernel soak
 
 all: modules
 
@@ -57,6 +59,10 @@ vmtest: modules selftests
 
 test-debug:
 	$(TOP)/scripts/test-debug.sh
+
+soak: modules selftests
+	VM_TIMEOUT=$$(( $${SOAK_SECONDS:-600} + 1800 )) $(SELFTESTS)/vm/run.sh -- \
+		env SOAK_SECONDS=$${SOAK_SECONDS:-600} SOAK_TRAFFIC=$${SOAK_TRAFFIC:-2} ./soak.sh
 
 debug-kernel: deps
 	$(SELFTESTS)/vm/build-kernel.sh

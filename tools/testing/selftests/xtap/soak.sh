@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Soak (make soak; not part of the suite, not in CI): for SOAK_SECONDS
+# (default 600), in parallel,
+#   - SOAK_TRAFFIC (default 2) loops of vhost_datapath_test's xtap variants:
+#     frames of every size both ways, streams, ping-pong and detach/attach of
+#     the backend under traffic, every frame checked byte for byte;
+#   - a churn loop: multiqueue xtap devices created, their queue nodes
+#     opened and closed, devices deleted (with queues open);
+#   - a knob loop: every busy-poll sysfs file of every xtap device set to
+#     each value it accepts, when the module has them.
+# At the end: each loop's rounds and failures, the longest round (the
+# longest time without the loop making progress), xtap's counters, and a
+# clean kernel log.  Any failure fails the soak.  Run it in the VM:
+#   vm/run.sh -- ./soak.sh        (make soak does this)
+dir=$(dirname "$0")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$dir/lib.sh"
+
+require_root
+require_cmd ip dmesg
+xtap_loaded || fail "xtap loaded"
+[ -x "$dir/vhost_datapath_test" ] || fail "vhost_datapath_test built (make selftests)"
+[ "$KSFT_FAIL" = 0 ] || ksft_finish
+
+secs=${SOAK_SECONDS:-600}
+ntraffic=${SOAK_TRAFFIC:-2}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+end=$((SECONDS + secs))
+mark="xtap soak.sh $$ start"
+echo "$mark" > /dev/kmsg
+
+# loop NAME CMD...: run CMD until the end; one line per round in $work/NAME
+# ("rc seconds").
+loop() {
+	local name=$1 t0 rc
+	shift
+	: > "$work/$name"
+	while [ $SECONDS -lt $end ]; do
+		t0=$SECONDS
+		"$@" > "$work/$name.last" 2>&1
+		rc=$?
+		echo "$rc $((SECONDS - t0))" >> "$work/$name"
+		if [ $rc != 0 ] && { [ "$name" != knobs ] || [ $rc != 4 ]; }; then
+			{ echo "# --- $name failed (exit $rc):"; sed 's/^/# /' "$work/$name.last"; } >> "$work/failures"
+		fi
+	done
+}
+
+traffic() {
+	VTEST_ONLY=xtap "$dir/vhost_datapath_test"
+}
+
+churn() {
+	local dev=xsk$$ i idx
+	ip link add "$dev" numtxqueues 4 numrxqueues 4 type xtap || return 1
+	ip link set "$dev" up || return 1
+	idx=$(cat "/sys/class/net/$dev/ifindex") || return 1
+	for i in 1 2 3; do
+		exec {fd}<>"/dev/xtap$idx" || return 1
+		eval "exec $fd>&-"
+	done
+	# Delete with a queue still open, then close it.
+	exec {fd}<>"/dev/xtap$idx" || return 1
+	ip link del "$dev" || return 1
+	eval "exec $fd>&-"
+}
+
+knobs() {
+	local f v ok=0
+	for f in /sys/class/net/*/xtap/busy_poll_mode; do
+		[ -w "$f" ] || continue
+		for v in off fixed adaptive vhost; do
+			echo "$v" > "$f" 2>/dev/null && ok=1
+		done
+	done
+	for f in /sys/class/net/*/xtap/busy_poll_us; do
+		[ -w "$f" ] || continue
+		for v in 0 50 10000 0; do
+			echo "$v" > "$f" 2>/dev/null && ok=1
+		done
+	done
+	if [ "$ok" = 0 ]; then
+		sleep 1
+		return 4
+	fi
+	return 0
+}
+
+pids=()
+for i in $(seq "$ntraffic"); do
+	loop "traffic$i" traffic &
+	pids+=($!)
+done
+loop churn churn &
+pids+=($!)
+loop knobs knobs &
+pids+=($!)
+wait "${pids[@]}"
+
+for f in "$work"/traffic* "$work"/churn "$work"/knobs; do
+	case $f in *.last) continue ;; esac
+	name=${f##*/}
+	rounds=$(wc -l < "$f")
+	# knobs returns 4 for "no busy-poll files", not a failure.
+	bad=$(awk -v k="$name" '$1 != 0 && !(k == "knobs" && $1 == 4)' "$f" | wc -l)
+	longest=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$f")
+	echo "# $name: $rounds rounds, $bad failed, longest round ${longest}s"
+	if [ "$name" = knobs ] && [ "$(awk '$1 != 4' "$f" | wc -l)" = 0 ]; then
+		echo "# knobs: this xtap has no busy-poll sysfs files"
+		KSFT_SKIP=$((KSFT_SKIP + 1))
+		echo "ok $((KSFT_N += 1)) knobs # SKIP no busy-poll sysfs files"
+	elif [ "$rounds" -gt 0 ] && [ "$bad" = 0 ]; then
+		ok "$name: $rounds rounds without a failure"
+	else
+		fail "$name: $rounds rounds, $bad failed"
+	fi
+done
+[ -f "$work/failures" ] && head -n 200 "$work/failures"
+bad=$(dmesg | sed -n "/$mark/,\$p" |
+	grep -E 'WARNING:|BUG:|Oops|refcount_t:|lockup|hung_task|KASAN|UBSAN|suspected memory leak|Call Trace:' | head -n 20)
+if [ -z "$bad" ]; then
+	ok "kernel log clean during the soak"
+else
+	printf '# %s\n' "$bad"
+	fail "kernel log clean during the soak"
+fi
+ksft_finish
