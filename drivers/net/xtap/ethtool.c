@@ -29,6 +29,13 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+	[XTAP_STAT_BUSY_POLL_HITS]	= "busy_poll_hits",
+	[XTAP_STAT_BUSY_POLL_MISSES]	= "busy_poll_misses",
+	[XTAP_STAT_BUSY_POLL_NS]	= "busy_poll_ns",
+	[XTAP_STAT_KICKS]		= "kicks",
+	[XTAP_STAT_SIGNALS]		= "signals",
+	[XTAP_STAT_WAKEUPS]		= "wakeups",
+	[XTAP_STAT_STALLS]		= "stalls",
 };
 
 /* Device totals, then each queue slot's counters. */

@@ -361,7 +361,9 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
  */
 void xtap_rx_serve(struct xtap_vq *vq)
 {
+	xtap_busy_poll_woken(vq);
 	xtap_rx_run(vq, false);
+	xtap_vq_flush_counts(vq);
 }
 
 /**
@@ -378,7 +380,9 @@ void xtap_rx_serve(struct xtap_vq *vq)
 void xtap_rx_handle(struct xtap_vq *vq)
 {
 	mutex_lock(&vq->mutex);
+	xtap_busy_poll_woken(vq);
 	xtap_rx_run(vq, true);
+	xtap_vq_flush_counts(vq);
 	mutex_unlock(&vq->mutex);
 }
 

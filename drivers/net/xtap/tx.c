@@ -141,7 +141,9 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
  */
 void xtap_tx_serve(struct xtap_vq *vq)
 {
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, false);
+	xtap_vq_flush_counts(vq);
 }
 
 /**
@@ -156,6 +158,8 @@ void xtap_tx_serve(struct xtap_vq *vq)
 void xtap_tx_handle(struct xtap_vq *vq)
 {
 	mutex_lock(&vq->mutex);
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, true);
+	xtap_vq_flush_counts(vq);
 	mutex_unlock(&vq->mutex);
 }

@@ -21,6 +21,7 @@
 #include <linux/types.h>
 
 struct mm_struct;
+struct xtap_qp;
 
 #define XTAP_VHOST_VQ_RX	0
 #define XTAP_VHOST_VQ_TX	1
@@ -38,6 +39,8 @@ struct mm_struct;
  * @features: acked features (VHOST_SET_FEATURES)
  * @backend_features: acked backend features
  * @vqs: the RX and the TX virtqueue
+ * @qp: its queues/<n>/ sysfs directory while a backend is attached, else
+ *	NULL; protected by @mutex
  */
 struct xtap_vhost {
 	struct mutex mutex; /* control plane; see kernel-doc above */
@@ -47,6 +50,7 @@ struct xtap_vhost {
 	u64 features;
 	u64 backend_features;
 	struct xtap_vq vqs[XTAP_VHOST_NVQS];
+	struct xtap_qp *qp;
 };
 
 #endif /* _XTAP_VHOST_H */
