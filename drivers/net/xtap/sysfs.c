@@ -38,6 +38,8 @@
 /* Protects xtap_dev.qps, .sysfs_dead and the queue pair registrations. */
 static DEFINE_MUTEX(xtap_sysfs_lock);
 
+static atomic64_t xtap_qp_ids = ATOMIC64_INIT(0);
+
 static const char * const xtap_busy_poll_modes[XTAP_BUSY_POLL_NMODES] = {
 	[XTAP_BUSY_POLL_VHOST]		= "vhost",
 	[XTAP_BUSY_POLL_OFF]		= "off",
@@ -54,6 +56,7 @@ static const char * const xtap_busy_poll_modes[XTAP_BUSY_POLL_NMODES] = {
  * @xt: the device (fixed; only used while registered)
  * @n: the directory's number (fixed)
  * @vq: the RX and the TX virtqueue (fixed)
+ * @id: serial number, for lifetime messages
  */
 struct xtap_qp {
 	struct kobject kobj;
@@ -61,6 +64,7 @@ struct xtap_qp {
 	struct xtap_dev *xt;
 	unsigned int n;
 	struct xtap_vq *vq[2];
+	u64 id;
 };
 
 /**
@@ -252,7 +256,10 @@ ATTRIBUTE_GROUPS(xtap_qp);
 
 static void xtap_qp_release(struct kobject *kobj)
 {
-	kfree(to_xtap_qp(kobj));
+	struct xtap_qp *qp = to_xtap_qp(kobj);
+
+	pr_debug("queue pair directory %llu destroyed\n", qp->id);
+	kfree(qp);
 }
 
 static const struct kobj_type xtap_qp_ktype = {
@@ -388,6 +395,8 @@ struct xtap_qp *xtap_sysfs_qp_add(struct xtap_queue *q, struct xtap_vq *rx,
 	qp->vq[0] = rx;
 	qp->vq[1] = tx;
 	kobject_init(&qp->kobj, &xtap_qp_ktype);
+	qp->id = atomic64_inc_return(&xtap_qp_ids);
+	pr_debug("queue pair directory %llu created\n", qp->id);
 
 	mutex_lock(&xtap_sysfs_lock);
 	/* A device that is not dead yet cannot go before we unlock. */
