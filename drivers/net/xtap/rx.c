@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Host -> guest.  The RX worker takes up to XTAP_VQ_BATCH pointers at a
+ * Guest receive (host -> guest; the netdev's tx), as vhost-net's
+ * handle_rx.  The RX worker takes up to XTAP_VQ_BATCH pointers at a
  * time from the queue ring into a private array, gathers guest buffers for
  * each frame (several chains with MRG_RXBUF), lets the queue copy header
  * and frame into them, and publishes the used elements of a whole batch

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Guest -> host.  The TX worker takes up to XTAP_VQ_BATCH chains per
+ * Guest transmit (guest -> host; the netdev's rx), as vhost-net's
+ * handle_tx.  The TX worker takes up to XTAP_VQ_BATCH chains per
  * round, hands each to the queue as an iov_iter over the guest's buffers
  * (the queue copies the frame into an skb), gives the queue the whole batch
  * at once, then publishes the used elements and signals the guest once.

@@ -124,7 +124,7 @@ struct xtap_vq_stats {
  * @stats: counters
  */
 struct xtap_vq {
-	struct mutex mutex; /* protects the whole vq; see kernel-doc above */
+	struct mutex mutex; /* the ring and its state: worker vs control plane */
 	atomic_t ctl_waiting;
 	u64 dev_id;
 	unsigned int index;
