@@ -19,6 +19,7 @@
 
 #include "tapq.h"
 #include "kselftest_harness.h"
+#include "xtest.h"
 
 #define HDR10		((int)sizeof(struct virtio_net_hdr))
 #define TCP_SYN		0x02
@@ -808,4 +809,4 @@ TEST_F_TIMEOUT(hs, host_tcp_stream_read_with_offloads, 150)
 	close(s);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

@@ -17,6 +17,7 @@
 
 #include "tapq.h"
 #include "kselftest_harness.h"
+#include "xtest.h"
 
 #define HDR10	((int)sizeof(struct virtio_net_hdr))
 #define HDR12	((int)sizeof(struct virtio_net_hdr_mrg_rxbuf))
@@ -1035,4 +1036,4 @@ TEST(delete_device_under_traffic)
 		EXPECT_EQ(0, close(fds[i]));
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN
