@@ -22,7 +22,7 @@
 #include <net/xdp.h>
 
 /* Longest frame accepted from a writer: a 64 KiB GSO frame with headers. */
-#define XTAP_MAX_FRAME		(65535 + VLAN_ETH_HLEN)
+#define XTAP_MAX_FRAME		(ETH_MAX_MTU + VLAN_ETH_HLEN)
 /* Bytes put in the linear part of a large frame when hdr_len is smaller. */
 #define XTAP_COPY_MIN		256
 
@@ -41,13 +41,13 @@ static bool xtap_vnet_le(void)
  * @dev: the device
  *
  * Return: dev->tx_queue_len rounded up to a power of two, within
- * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX.
+ * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX_SIZE.
  */
 unsigned int xtap_queue_ring_size(struct net_device *dev)
 {
 	unsigned int len = READ_ONCE(dev->tx_queue_len);
 
-	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX);
+	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX_SIZE);
 	return roundup_pow_of_two(len);
 }
 
@@ -409,8 +409,9 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *
  * Validates the header, builds an skb with the checksum and GSO fields
  * applied, and hands it to the stack (netif_receive_skb() with BHs
- * disabled) or appends it to @batch.  Every failure but -EBADFD is counted
- * as a drop of its own reason.
+ * disabled) or appends it to @batch.  The frame is counted as the netdev's
+ * rx (XTAP_STAT_RX_PACKETS) when delivered or appended; every failure but
+ * -EBADFD is counted as a drop of its own reason.
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed

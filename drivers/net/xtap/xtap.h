@@ -30,14 +30,16 @@
 #define XTAP_MAX_QUEUES		256
 /* Bounds of a queue ring; the size is dev->tx_queue_len rounded up. */
 #define XTAP_RING_MIN_SIZE	16U
-#define XTAP_RING_MAX		XTAP_RING_MAX_SIZE
 
 /**
  * enum xtap_stat - per-queue counters
  *
- * "tx" is the netdev's transmit direction (host stack -> queue ring ->
- * reader), "rx" its receive direction (writer -> stack).  Every drop has a
- * counter of its own, named after its reason.
+ * Named from the netdev's side, as in tun ("Directions" in xtap.rst):
+ * "tx" is what the stack transmits through the device (ndo_start_xmit
+ * into a queue ring, toward the queue's reader: the guest's receive), "rx"
+ * what the device receives (frames a queue's user wrote, the guest's
+ * transmit, handed to the stack).  Every drop has a counter of its own,
+ * named after its reason.
  *
  * @XTAP_STAT_TX_PACKETS: frames put into a queue ring
  * @XTAP_STAT_TX_BYTES: bytes of those frames

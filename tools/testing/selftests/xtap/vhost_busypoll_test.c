@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -480,7 +481,7 @@ static uint64_t guest_kicks_saved(const struct vdrv *d)
  * pinning them through those pids works, the window follows the mode, and
  * the directory goes with a detach and comes back with an attach.
  */
-TEST_F(bp, queue_pair_dir)
+TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	char cpus[64];
@@ -557,7 +558,7 @@ TEST_F(bp, device_deleted_while_attached)
  * turned notifications back on).  The kicks the device counted are exactly
  * the ones the guest sent.
  */
-TEST_F(bp, off_never_polls)
+TEST_F_TIMEOUT(bp, off_never_polls, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
@@ -594,7 +595,7 @@ TEST_F(bp, off_never_polls)
  * nothing): spin time and polls are counted, and the guest hardly kicks
  * because the polling worker keeps its notifications off.
  */
-TEST_F(bp, fixed_always_polls)
+TEST_F_TIMEOUT(bp, fixed_always_polls, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
@@ -628,7 +629,7 @@ TEST_F(bp, fixed_always_polls)
 /*
  * vhost mode is upstream's: the guest's own busy-loop timeout decides.
  */
-TEST_F(bp, vhost_mode_follows_the_guest)
+TEST_F_TIMEOUT(bp, vhost_mode_follows_the_guest, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
@@ -654,7 +655,7 @@ TEST_F(bp, vhost_mode_follows_the_guest)
  * longer than the ceiling) shrinks it to nothing, after which nothing is
  * spun any more.
  */
-TEST_F(bp, adaptive_grows_and_shrinks)
+TEST_F_TIMEOUT(bp, adaptive_grows_and_shrinks, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b, c;
@@ -702,7 +703,7 @@ TEST_F(bp, adaptive_grows_and_shrinks)
  * Switching modes under traffic, both directions: nothing is lost or
  * reordered, and each mode's polling shows in the counters.
  */
-TEST_F(bp, live_switching)
+TEST_F_TIMEOUT(bp, live_switching, 120)
 {
 	static const char *const modes[] = { "fixed", "off", "adaptive",
 					     "vhost", "off", "fixed" };
@@ -751,7 +752,7 @@ TEST_F(bp, live_switching)
  * nothing happens; with it on, the frame leaves within about stall_ms,
  * counted once as a stall.
  */
-TEST_F(bp, stall_watchdog)
+TEST_F_TIMEOUT(bp, stall_watchdog, 120)
 {
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
@@ -791,4 +792,4 @@ TEST_F(bp, stall_watchdog)
 	EXPECT_EQ(b.stalls, a.stalls);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -175,4 +176,4 @@ TEST_F(rx, one_vhost_consumer_per_queue)
 	rx_one(_metadata, &self->e, 1);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN
