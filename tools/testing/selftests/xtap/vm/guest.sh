@@ -18,7 +18,7 @@ out() { printf '%s\n' "$*" >&3; }
 out "xtap-vm-started"
 
 ST_DIR=$XTAP_TOP/tools/testing/selftests/xtap
-export XTAP_KO XTAP_DEBUG_KO XTAP_TOP KSFT_MACHINE_SLOW=yes
+export XTAP_KO XTAP_DEBUG_KO XTAP_TOP XTAP_TIMEOUT_MULT KSFT_MACHINE_SLOW=yes
 hostname xtapvm 2>/dev/null
 ip link set lo up
 # A nested guest boots the installed Debian kernel, whatever this VM runs.
@@ -67,6 +67,9 @@ if ! insmod "$XTAP_KO" dyndbg=+p >&3 2>&3; then
 	fi
 	exit 0
 fi
+# xtap is loaded: from here on a test that finds it missing fails instead
+# of skipping (lib.sh require_xtap, lib/xtest.c).
+export XTAP_REQUIRED=1
 
 if [ "$XTAP_MODE" = cmd ]; then
 	cd "$ST_DIR" || exit 1
@@ -84,10 +87,10 @@ cd "$ST_DIR" || exit 1
 # shellcheck source-path=SCRIPTDIR source=count.sh
 . "$ST_DIR/vm/count.sh"
 mult=${XTAP_TIMEOUT_MULT:-1}
-# settings: "timeout=N" for every test, "timeout.<prog>=N" for one.
+# A test's limit: its line in vm/timeouts, else settings' "timeout=".
 timeout_of() {
 	local t
-	t=$(awk -v k="timeout.$1" 'index($0, k "=") == 1 { v = substr($0, length(k) + 2) } END { print v }' settings 2>/dev/null)
+	t=$(awk -v t="$1" '$1 == t { print $2 }' vm/timeouts 2>/dev/null | tail -n 1)
 	[ -n "$t" ] || t=$(sed -n 's/^timeout=//p' settings 2>/dev/null | tail -n 1)
 	echo $(( ${t:-45} * mult ))
 }
