@@ -13,6 +13,7 @@
 
 #include <linux/etherdevice.h>
 #include <linux/if_tun.h>
+#include <linux/if_vlan.h>
 #include <linux/log2.h>
 #include <linux/poll.h>
 #include <linux/rtnetlink.h>
@@ -377,6 +378,33 @@ static int xtap_check_vnet_hdr(const struct virtio_net_hdr *hdr, size_t len)
 	return 0;
 }
 
+/* Can the frame in @skb (data at the Ethernet header) carry the GSO type of
+ * @hdr?  The network protocol, after any VLAN tags, must be the one the GSO
+ * type names: a segmenter handed a frame of another protocol (Ethernet
+ * type 0, or the other IP version) has nothing to segment it with.
+ * virtio_net_hdr_to_skb() checks this only for GSO frames without
+ * NEEDS_CSUM whose protocol it has to guess.
+ */
+static bool xtap_gso_proto_ok(const struct sk_buff *skb,
+			      const struct virtio_net_hdr *hdr)
+{
+	__be16 proto = ((const struct ethhdr *)skb->data)->h_proto;
+
+	proto = __vlan_get_protocol(skb, proto, NULL);
+	switch (hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return proto == htons(ETH_P_IP);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return proto == htons(ETH_P_IPV6);
+	case VIRTIO_NET_HDR_GSO_UDP:
+		return proto == htons(ETH_P_IP) || proto == htons(ETH_P_IPV6);
+	default:
+		return false;
+	}
+}
+
 /* Allocate an skb for a frame of @len bytes, @hdr_len of them linear. */
 static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
 {
@@ -414,8 +442,8 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed
- * header, a frame shorter than an Ethernet header or longer than 64 KiB
- * plus headers), -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the
+ * header, a GSO type the frame's Ethernet type cannot carry, a frame
+ * shorter than an Ethernet header or longer than 64 KiB plus headers), -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the
  * device is gone).
  */
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
@@ -465,7 +493,8 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 		reason = XTAP_STAT_RX_DROP_FAULT;
 		goto free_skb;
 	}
-	if (virtio_net_hdr_to_skb(skb, &hdr, xtap_vnet_le())) {
+	if (!xtap_gso_proto_ok(skb, &hdr) ||
+	    virtio_net_hdr_to_skb(skb, &hdr, xtap_vnet_le())) {
 		err = -EINVAL;
 		reason = XTAP_STAT_RX_DROP_MALFORMED;
 		goto free_skb;

@@ -309,6 +309,33 @@ TEST_F(off, malformed_vnet_headers_rejected)
 	vh.csum_offset = 6;
 	REJECT("TCP GSO with the UDP csum_offset", &vh, flen);
 
+	/*
+	 * GSO on a frame whose Ethernet type cannot carry it (type 0, or the
+	 * other IP version): the GSO type and the frame's protocol must agree,
+	 * with or without NEEDS_CSUM.
+	 */
+	memset(&vh, 0, sizeof(vh));
+	vh.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	vh.gso_size = 50;
+	vh.hdr_len = 42;
+	self->frame[12] = 0;
+	self->frame[13] = 0;
+	REJECT("UDP GSO on Ethernet type 0", &vh, flen);
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.csum_start = 34;
+	vh.csum_offset = 6;
+	REJECT("UDP GSO with NEEDS_CSUM on Ethernet type 0", &vh, flen);
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.csum_offset = 16;
+	REJECT("TCPv4 GSO on Ethernet type 0", &vh, flen);
+	self->frame[12] = 0x86;
+	self->frame[13] = 0xdd;
+	REJECT("TCPv4 GSO on an IPv6 Ethernet type", &vh, flen);
+	self->frame[12] = 0x08;
+	self->frame[13] = 0x00;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	REJECT("TCPv6 GSO on an IPv4 Ethernet type", &vh, flen);
+
 	/* Longer than 64 KiB plus headers. */
 	big = 65535 + 18 + 1;
 	memset(&vh, 0, sizeof(vh));

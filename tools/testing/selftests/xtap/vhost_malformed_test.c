@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "tapq.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -392,6 +393,56 @@ TEST_F(bad, tx_many_bad_chains)
 	}
 	EXPECT_EQ(1, vdrv_wait_err(self->d, VDRV_TX, WAIT_MS));
 	tx_still_works(_metadata, &self->e, 4);
+}
+
+/*
+ * A GSO frame whose Ethernet type cannot carry it (type 0 under UDP GSO,
+ * IPv6 under TCPv4 GSO): the request completes with nothing delivered and
+ * the drop is counted as malformed, as the same frame written to the queue
+ * node is refused with EINVAL (tap_offload_test).
+ */
+TEST_F(bad, tx_gso_on_wrong_ethertype)
+{
+	static const struct {
+		uint8_t gso_type, flags;
+		uint16_t csum_offset, ethertype;
+	} cases[] = {
+		{ VIRTIO_NET_HDR_GSO_UDP, 0, 0, 0 },
+		{ VIRTIO_NET_HDR_GSO_UDP, VIRTIO_NET_HDR_F_NEEDS_CSUM, 6, 0 },
+		{ VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_F_NEEDS_CSUM, 16, 0 },
+		{ VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_F_NEEDS_CSUM, 16,
+		  0x86dd },
+	};
+	const char *dev = self->e.be.ifname;
+	struct virtio_net_hdr_mrg_rxbuf vh;
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	long long bad0;
+	unsigned int i;
+	size_t flen;
+
+	bad0 = tapq_stat(dev, "rx_drop_malformed");
+	ASSERT_LE(0, bad0);
+	flen = tapq_udp_frame(f, vtest_dst, TAPQ_HOST_IP, 1234, 4321, 200, 3);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&vh, 0, sizeof(vh));
+		vh.hdr.gso_type = cases[i].gso_type;
+		vh.hdr.gso_size = 60;
+		vh.hdr.hdr_len = 42;
+		vh.hdr.flags = cases[i].flags;
+		vh.hdr.csum_start = 34;
+		vh.hdr.csum_offset = cases[i].csum_offset;
+		f[12] = cases[i].ethertype >> 8;
+		f[13] = cases[i].ethertype & 0xff;
+		ASSERT_LE(0, vdrv_tx_send(self->d, f, flen, &vh, NULL));
+		ASSERT_EQ(0, vdrv_kick_force(self->d, VDRV_TX));
+		ASSERT_EQ(0, vtest_tx_drain(&self->e, WAIT_MS));
+		EXPECT_EQ(bad0 + i + 1, tapq_stat(dev, "rx_drop_malformed"))
+			TH_LOG("case %u delivered", i);
+		EXPECT_EQ(-ETIMEDOUT, vtest_host_recv(&self->e, r, sizeof(r),
+						      cases[i].ethertype, 100))
+			TH_LOG("case %u reached the host", i);
+	}
+	tx_still_works(_metadata, &self->e, 2);
 }
 
 /*
