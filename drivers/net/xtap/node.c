@@ -402,12 +402,19 @@ static int xtap_ioctl_setqueue(struct xtap_dev *xt, struct xtap_queue *q,
 
 	if (copy_from_user(&ifr, argp, XTAP_IFREQ_LEN))
 		return -EFAULT;
-	/* Idempotent both ways: QEMU asserts that this never fails. */
+	/* As tun: attaching an attached queue or detaching a detached one
+	 * is -EINVAL.  QEMU asserts that this never fails, and issues it only
+	 * when the queue's state changes (tap_enable()/tap_disable()).
+	 */
 	switch ((u16)ifr.ifr_flags) {
 	case IFF_ATTACH_QUEUE:
+		if (q->enabled)
+			return -EINVAL;
 		xtap_queue_enable(xt, q);
 		return 0;
 	case IFF_DETACH_QUEUE:
+		if (!q->enabled)
+			return -EINVAL;
 		xtap_queue_disable(xt, q, true);
 		return 0;
 	default:

@@ -222,14 +222,28 @@ TEST_F(off, setoffload_selects_features)
 		{ TUN_F_CSUM, 1, 0 },
 		{ TUN_F_CSUM | TUN_F_TSO4, 1, 1 },
 		{ TUN_F_CSUM | TUN_F_TSO6 | TUN_F_TSO_ECN, 1, 1 },
-		{ TUN_F_TSO4 | TUN_F_TSO6, 0, 0 },	/* TSO needs CSUM */
-		{ TUN_F_UFO, 0, 0 },
 		{ TUN_F_CSUM | TUN_F_UFO, 1, 0 },
 		{ 0x1f, 1, 1 },
 		{ 0, 0, 0 },
 	};
+	/* As tun: TSO and UFO need CSUM, TSO_ECN needs TSO; refused, and
+	 * the features stay as they were.
+	 */
+	static const unsigned long refused[] = {
+		TUN_F_TSO4, TUN_F_TSO6 | TUN_F_TSO_ECN, TUN_F_UFO,
+		TUN_F_CSUM | TUN_F_TSO_ECN, 0x20,
+	};
 	unsigned int i;
 
+	ASSERT_EQ(0, ioctl(self->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4));
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, TUNSETOFFLOAD, refused[i]))
+			TH_LOG("offload %#lx accepted", refused[i]);
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(1, tapq_feature(self->name, ETHTOOL_GTSO))
+			TH_LOG("offload %#lx changed TSO", refused[i]);
+	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ASSERT_EQ(0, ioctl(self->fd, TUNSETOFFLOAD, cases[i].arg));
 		EXPECT_EQ(cases[i].csum,

@@ -380,11 +380,17 @@ TEST_F(tq, carrier_follows_attached_queues)
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
 	EXPECT_EQ(0, set_queue(self->fd, IFF_DETACH_QUEUE));
 	EXPECT_EQ(0, tapq_sysfs_long(self->name, "carrier"));
-	/* Idempotent, as QEMU needs. */
-	EXPECT_EQ(0, set_queue(self->fd, IFF_DETACH_QUEUE));
+	/* As tun: detaching a detached queue is EINVAL (QEMU never does). */
+	errno = 0;
+	EXPECT_EQ(-1, set_queue(self->fd, IFF_DETACH_QUEUE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, tapq_sysfs_long(self->name, "carrier"));
 	EXPECT_EQ(0, set_queue(self->fd, IFF_ATTACH_QUEUE));
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
-	EXPECT_EQ(0, set_queue(self->fd, IFF_ATTACH_QUEUE));
+	/* ... and so is attaching an attached one. */
+	errno = 0;
+	EXPECT_EQ(-1, set_queue(self->fd, IFF_ATTACH_QUEUE));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
 }
 
