@@ -294,12 +294,15 @@ static void *xtap_queue_wait_ptr(struct xtap_queue *q, bool nonblock,
 	for (;;) {
 		if (!nonblock)
 			prepare_to_wait(&q->wq, &wait, TASK_INTERRUPTIBLE);
-		if (xtap_queue_consume_batch(q, &ptr, 1))
-			break;
+		/* Gone means gone, even for frames a backend gave back after
+		 * the purge: read() agrees with poll()'s EPOLLERR.
+		 */
 		if (!rcu_access_pointer(q->xt)) {
 			*err = -EBADFD;
 			break;
 		}
+		if (xtap_queue_consume_batch(q, &ptr, 1))
+			break;
 		if (nonblock) {
 			*err = -EAGAIN;
 			break;

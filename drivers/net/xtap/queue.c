@@ -179,6 +179,9 @@ static void xtap_queue_wake_txq(struct xtap_queue *q)
  */
 int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n)
 {
+	/* Entries given back after the purge stay for xtap_ring_cleanup(). */
+	if (!rcu_access_pointer(q->xt))
+		return 0;
 	n = xtap_ring_consume_batch(&q->ring, ptrs, n);
 	if (n)
 		xtap_queue_wake_txq(q);

@@ -325,6 +325,38 @@ TEST_F(lc, held_frames_return_to_the_queue)
 	}
 }
 
+/*
+ * Frames held by the backend when the link is deleted are not readable
+ * afterwards: once the device is gone read() is EBADFD and poll() reports
+ * EPOLLERR, even after the backend detaches and gives its frames back.
+ */
+TEST_F(lc, held_frames_gone_with_the_link)
+{
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	int fd = self->e.be.tap_fd;
+	const unsigned int n = 20;
+	struct pollfd pfd;
+	unsigned int i;
+
+	ASSERT_EQ(0, vtest_rx_exhaust(&self->e, FRAME_LEN, 4 * WAIT_MS));
+	for (i = 0; i < n; i++) {
+		vtest_frame(f, sizeof(f), 4000 + i, VTEST_ETH_P);
+		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
+					   sizeof(f)));
+	}
+	usleep(300000);
+	ASSERT_EQ(0, vdrv_rtnl_dellink(self->e.be.ifindex));
+	self->e.be.ifindex = 0;
+	self->e.be.ifname[0] = 0;
+	ASSERT_EQ(0, vdrv_detach(&self->e.d));
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLERR, pfd.revents);
+	errno = 0;
+	EXPECT_EQ(-1, read(fd, r, sizeof(r)));
+	EXPECT_EQ(EBADFD, errno);
+}
+
 /* A huge busy-loop timeout does not delay the owner's ioctls or close. */
 TEST_F(lc, long_busy_poll_then_close)
 {
