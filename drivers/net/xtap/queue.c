@@ -285,6 +285,26 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  * @to: destination: the vnet header of the current size (num_buffers, if
  *	present, set to 1), then the frame
  *
+ * xtap_queue_read_ptr_hdr() with the current header size.
+ *
+ * Context: process context; may sleep (copies to user memory).
+ * Return: as xtap_queue_read_ptr_hdr().
+ */
+ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
+{
+	return xtap_queue_read_ptr_hdr(q, ptr, to, xtap_queue_vnet_hdr_len(q));
+}
+
+/**
+ * xtap_queue_read_ptr_hdr() - deliver one ring entry with a given header size
+ * @q: the queue the entry was taken from
+ * @ptr: the entry (skb or tagged xdp_frame); freed in every case
+ * @to: destination: @hdr_sz bytes of vnet header (num_buffers, if present,
+ *	set to 1), then the frame
+ * @hdr_sz: the vnet header size the caller read once with
+ *	xtap_queue_vnet_hdr_len() and sized @to for; a concurrent
+ *	TUNSETVNETHDRSZ then cannot make the two disagree
+ *
  * When @to has room for the header but not the whole frame, the frame is
  * truncated, counted (tx_truncated), and the bytes written are returned.
  *
@@ -293,10 +313,10 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  * no vnet header can describe the frame (both counted as drops), or
  * -EFAULT.
  */
-ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
+ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
+				struct iov_iter *to, int hdr_sz)
 {
 	unsigned long p = (unsigned long)ptr;
-	int hdr_sz = xtap_queue_vnet_hdr_len(q);
 	size_t avail = iov_iter_count(to);
 	struct xtap_vnet_hdr hdr;
 	struct xdp_frame *frame = NULL;

@@ -71,6 +71,8 @@ void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
 			    struct iov_iter *to);
+ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
+				struct iov_iter *to, int hdr_sz);
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_ring_empty(struct xtap_queue *q);
 
@@ -113,6 +115,9 @@ bool xtap_queue_ring_empty(struct xtap_queue *q);
  *   header; both counted as tx_drop_hdr).  When @to is shorter than the
  *   header plus frame, the frame is truncated, counted (tx_truncated, the
  *   netdev's tx_errors), and the bytes written are returned.
+ * xtap_queue_read_ptr_hdr(): the same with a header size the caller read
+ *   once (xtap_queue_vnet_hdr_len()) and used to size @to: the vhost RX
+ *   path, which must not see two different sizes for one frame.
  * xtap_queue_ptr_free(): frees a ring entry without delivering it (not
  *   counted: the caller counts the drop if it is one).
  * xtap_queue_ring_empty(): lockless "ring looks empty" test for pollers.

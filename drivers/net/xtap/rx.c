@@ -161,7 +161,7 @@ bad:
 
 /* Header bytes ahead of the frame that vhost writes itself. */
 static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
-			     size_t qhlen, unsigned int nbufs, bool mergeable)
+			     int qhlen, unsigned int nbufs, bool mergeable)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
@@ -176,7 +176,7 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	}
 	/* The queue wrote num_buffers = 1; fix it up when that is wrong. */
 	if (!mergeable || nbufs == 1 ||
-	    qhlen < sizeof(struct virtio_net_hdr_mrg_rxbuf))
+	    qhlen < (int)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 		return 0;
 	iov_iter_advance(at, offsetof(struct virtio_net_hdr_mrg_rxbuf,
 				      num_buffers));
@@ -190,8 +190,10 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 				       size_t *bytes)
 {
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
-	int qh = xtap_queue_vnet_hdr_len(vq->q);
-	size_t qhlen = qh > 0 ? qh : 0;
+	/* Read once: the gather, the copy and the num_buffers fix-up must
+	 * agree on it although TUNSETVNETHDRSZ may change it meanwhile.
+	 */
+	int qhlen = xtap_queue_vnet_hdr_len(vq->q);
 	size_t need = vq->vhost_hlen + qhlen + xtap_queue_ptr_len(ptr);
 	struct iov_iter to, hdr_at;
 	struct xtap_rx_gather g;
@@ -217,7 +219,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
 	hdr_at = to;
 	iov_iter_advance(&to, vq->vhost_hlen);
-	ret = xtap_queue_read_ptr(vq->q, ptr, &to);
+	ret = xtap_queue_read_ptr_hdr(vq->q, ptr, &to, qhlen);
 	if (ret < 0)
 		goto err;
 	written = vq->vhost_hlen + ret;
