@@ -31,6 +31,8 @@
 
 #define XTAP_RX_WEIGHT_BYTES	0x80000
 #define XTAP_RX_WEIGHT_PACKETS	256
+/* ... and descriptors read (see XTAP_TX_WEIGHT_DESCS in tx.c). */
+#define XTAP_RX_WEIGHT_DESCS	(XTAP_RX_WEIGHT_PACKETS * 32)
 
 enum xtap_rx_status {
 	XTAP_RX_DONE,		/* the frame was delivered or dropped */
@@ -48,12 +50,14 @@ enum xtap_rx_status {
  * @niov: iovecs filled at vq->iov
  * @len: total length of the chains
  * @taken: available-ring entries taken for them
+ * @descs: descriptors read on the way, bad chains included
  */
 struct xtap_rx_gather {
 	unsigned int nheads;
 	unsigned int niov;
 	size_t len;
 	unsigned int taken;
+	unsigned int descs;
 };
 
 static void *xtap_rx_peek(struct xtap_vq *vq)
@@ -91,7 +95,7 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 	for (i = 0; i < g->nheads; i++)
 		vq->heads[vq->nheads + i].len = 0;
 	vq->nheads += g->nheads;
-	memset(g, 0, sizeof(*g));
+	*g = (struct xtap_rx_gather){ .descs = g->descs };
 	xtap_rx_make_room(vq);
 }
 
@@ -116,6 +120,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 		switch (xtap_vq_get_chain(vq, true, vq->iov + g->niov,
 					  XTAP_VQ_MAX_IOV - g->niov, &c)) {
 		case XTAP_CHAIN_OK:
+			g->descs += c.ndescs;
 			g->taken++;
 			if (!c.len) {
 				xtap_vq_error(vq, "empty receive buffer (head %u)",
@@ -132,6 +137,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			g->len += c.len;
 			continue;
 		case XTAP_CHAIN_BAD:
+			g->descs += c.ndescs;
 bad:
 			/* Used elements of one frame must be consecutive: give
 			 * back what this frame had, then the bad chain.
@@ -147,6 +153,7 @@ bad:
 				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_NOSPACE:
+			g->descs += c.ndescs;
 			return XTAP_RX_DONE;
 		case XTAP_CHAIN_EMPTY:
 			xtap_vq_discard(vq, g->taken);
@@ -187,7 +194,7 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 
 /* Deliver the frame at the head of vq->rxq, or leave it there. */
 static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
-				       size_t *bytes)
+				       size_t *bytes, unsigned int *descs)
 {
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
 	/* Read once: the gather, the copy and the num_buffers fix-up must
@@ -203,6 +210,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	ssize_t ret;
 
 	st = xtap_rx_gather(vq, need, mergeable, &g);
+	*descs += g.descs;
 	if (st != XTAP_RX_DONE)
 		return st;
 	xtap_rx_pop(vq);
@@ -265,19 +273,22 @@ err_used:
 }
 
 static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
-					 unsigned int *packets, size_t *bytes)
+					 unsigned int *packets, size_t *bytes,
+					 unsigned int *descs)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
 	unsigned int n;
 	void *ptr;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		if (*descs >= XTAP_RX_WEIGHT_DESCS)
+			break;
 		ptr = xtap_rx_peek(vq);
 		if (!ptr) {
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(vq, ptr, bytes);
+		st = xtap_rx_one(vq, ptr, bytes, descs);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -313,7 +324,7 @@ bool xtap_rx_has_work(struct xtap_vq *vq)
 
 static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 {
-	unsigned int packets = 0;
+	unsigned int packets = 0, descs = 0;
 	size_t bytes = 0;
 
 	lockdep_assert_held(&vq->mutex);
@@ -326,11 +337,12 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	xtap_vq_disable_notify(vq);
 	for (;;) {
 		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
-		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+		    bytes >= XTAP_RX_WEIGHT_BYTES ||
+		    descs >= XTAP_RX_WEIGHT_DESCS) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_rx_round(vq, &packets, &bytes)) {
+		switch (xtap_rx_round(vq, &packets, &bytes, &descs)) {
 		case XTAP_RX_EMPTY:
 			if (may_poll && xtap_busy_poll(vq))
 				continue;

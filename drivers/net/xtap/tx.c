@@ -19,6 +19,31 @@
 /* Work done per handler run before the worker yields (as vhost-net). */
 #define XTAP_TX_WEIGHT_BYTES	0x80000
 #define XTAP_TX_WEIGHT_CHAINS	256
+/* ... and descriptors read: a valid chain may be XTAP_VQ_MAX_IOV mostly
+ * empty ones, so chains and bytes alone would let one run read a quarter
+ * million.  Room for 256 chains of 32 descriptors, more than a TSO frame
+ * needs.
+ */
+#define XTAP_TX_WEIGHT_DESCS	(XTAP_TX_WEIGHT_CHAINS * 32)
+
+/**
+ * struct xtap_tx_work - work done by one run of the TX handler
+ * @chains: chains taken (and a round's final look at the ring)
+ * @bytes: bytes sent
+ * @descs: descriptors read
+ */
+struct xtap_tx_work {
+	unsigned int chains;
+	size_t bytes;
+	unsigned int descs;
+};
+
+static bool xtap_tx_work_done(const struct xtap_tx_work *w)
+{
+	return w->chains >= XTAP_TX_WEIGHT_CHAINS ||
+	       w->bytes >= XTAP_TX_WEIGHT_BYTES ||
+	       w->descs >= XTAP_TX_WEIGHT_DESCS;
+}
 
 enum xtap_tx_status {
 	XTAP_TX_MORE,		/* a full batch went out */
@@ -52,7 +77,7 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 }
 
 static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
-					 unsigned int *chains, size_t *bytes)
+					 struct xtap_tx_work *w)
 {
 	enum xtap_tx_status status = XTAP_TX_MORE;
 	struct xtap_chain c;
@@ -60,13 +85,17 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 	unsigned int n;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		if (w->descs >= XTAP_TX_WEIGHT_DESCS)
+			break;
 		switch (xtap_vq_get_chain(vq, false, vq->iov, XTAP_VQ_MAX_IOV,
 					  &c)) {
 		case XTAP_CHAIN_OK:
-			xtap_tx_one(vq, &c, &batch, bytes);
+			w->descs += c.ndescs;
+			xtap_tx_one(vq, &c, &batch, &w->bytes);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_BAD:
+			w->descs += c.ndescs;
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_SKIP:
@@ -80,7 +109,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 		}
 		break;
 	}
-	*chains += n + 1;
+	w->chains += n + 1;
 	if (!list_empty(&batch))
 		xtap_queue_write_flush(vq->q, &batch);
 	xtap_vq_flush_used(vq);
@@ -101,20 +130,18 @@ bool xtap_tx_has_work(struct xtap_vq *vq)
 
 static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 {
-	unsigned int chains = 0;
-	size_t bytes = 0;
+	struct xtap_tx_work w = {};
 
 	lockdep_assert_held(&vq->mutex);
 	if (!xtap_vq_ready(vq))
 		return;
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
-		    bytes >= XTAP_TX_WEIGHT_BYTES) {
+		if (xtap_tx_work_done(&w)) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_tx_round(vq, &chains, &bytes)) {
+		switch (xtap_tx_round(vq, &w)) {
 		case XTAP_TX_MORE:
 			continue;
 		case XTAP_TX_EMPTY:

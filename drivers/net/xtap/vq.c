@@ -474,12 +474,12 @@ static int xtap_vq_add_indirect(struct xtap_vq *vq, const struct vring_desc *d,
 static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 			unsigned int max_iov, struct xtap_chain *c)
 {
-	unsigned int i = c->head, seen = 0, ndescs = 0;
+	unsigned int i = c->head, seen = 0;
 	struct vring_desc d;
 	int ret;
 
 	for (;;) {
-		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_DESCS) {
+		if (++seen > vq->num || ++c->ndescs > XTAP_VQ_MAX_DESCS) {
 			xtap_vq_error(vq, "descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -490,7 +490,7 @@ static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 		}
 		if (xtap_v16(d.flags) & VRING_DESC_F_INDIRECT)
 			ret = xtap_vq_add_indirect(vq, &d, writable, iov,
-						   max_iov, c, &ndescs);
+						   max_iov, c, &c->ndescs);
 		else
 			ret = xtap_vq_add_desc(vq, &d, writable, iov, max_iov,
 					       c);
@@ -560,6 +560,7 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	c->head = head;
 	c->niov = 0;
 	c->len = 0;
+	c->ndescs = 0;
 	ret = xtap_vq_walk(vq, writable, iov, max_iov, c);
 	if (ret == -ENOBUFS && max_iov < XTAP_VQ_MAX_IOV) {
 		/* Fits on its own, just not behind what the caller has. */

@@ -201,11 +201,15 @@ enum xtap_chain_status {
  * @head: its head index (valid for OK and BAD)
  * @niov: iovecs filled
  * @len: total length of its buffers
+ * @ndescs: descriptors read for it, indirect ones included (also for a
+ *	BAD chain): the handlers count them into their work budget, since a
+ *	valid chain may hold up to %XTAP_VQ_MAX_IOV zero-length descriptors
  */
 struct xtap_chain {
 	u16 head;
 	unsigned int niov;
 	size_t len;
+	unsigned int ndescs;
 };
 
 /* vq.c */

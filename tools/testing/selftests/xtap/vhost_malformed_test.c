@@ -514,3 +514,78 @@ TEST_F(bad, rx_readonly_descriptor)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * Not malformed, but hostile: chains of 1,024 descriptors (an indirect
+ * table of one data descriptor and 1,022 empty ones) are valid.  The TX
+ * handler counts descriptors into its work budget, so 64 of them are not
+ * one round of 64k descriptor reads under the vq mutex: the handler
+ * publishes used entries and signals the guest every few chains.  Without
+ * EVENT_IDX every round that completes chains signals once, so the number
+ * of signals shows the number of rounds.
+ */
+TEST(tx_descriptors_count_into_the_budget)
+{
+	struct vdrv_config cfg = {
+		.features = VDRV_FEATURES_QEMU &
+			    ~VDRV_F(VIRTIO_RING_F_EVENT_IDX),
+		.num = 256,
+	};
+	const unsigned int nchains = 64, tlen = 1023;
+	struct vring_desc *t;
+	struct vtest_env e;
+	struct vdrv_used u;
+	uint64_t tgpa, bgpa, v = 0;
+	unsigned int i, done = 0;
+	uint16_t ids[64];
+	uint8_t *buf;
+	long deadline;
+	int ret, calls;
+
+	ret = vtest_env_up(&e, VDRV_XTAP, "w", &cfg, 0);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", e.what, strerror(-ret));
+	buf = vdrv_alloc(&e.d, 4096, 64);
+	t = vdrv_alloc(&e.d, tlen * sizeof(*t), 16);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, t);
+	bgpa = vdrv_gpa(&e.d, buf);
+	tgpa = vdrv_gpa(&e.d, t);
+	vtest_frame(buf + e.d.hdr_len, 100, 5, VTEST_ETH_P);
+	for (i = 0; i < tlen; i++) {
+		t[i].addr = bgpa;
+		t[i].len = i ? 0 : e.d.hdr_len + 100;
+		t[i].flags = i + 1 < tlen ? VRING_DESC_F_NEXT : 0;
+		t[i].next = i + 1 < tlen ? i + 1 : 0;
+	}
+	ASSERT_EQ(0, vdrv_raw_alloc(&e.d, VDRV_TX, nchains, ids));
+	vdrv_enable_cb(&e.d, VDRV_TX);
+	while (read(e.d.vq[VDRV_TX].call_fd, &v, sizeof(v)) > 0)
+		;
+	for (i = 0; i < nchains; i++) {
+		vdrv_raw_desc(&e.d, VDRV_TX, ids[i], tgpa,
+			      tlen * sizeof(*t), VRING_DESC_F_INDIRECT, 0);
+		vdrv_raw_post(&e.d, VDRV_TX, ids[i], &ids[i], 1, NULL);
+	}
+	ASSERT_EQ(0, vdrv_kick_force(&e.d, VDRV_TX));
+	deadline = vtest_now_ms() + 4 * WAIT_MS;
+	while (done < nchains && vtest_now_ms() < deadline) {
+		ret = vdrv_pop(&e.d, VDRV_TX, &u);
+		ASSERT_LE(0, ret);
+		if (ret)
+			done++;
+		else
+			usleep(10000);
+	}
+	ASSERT_EQ(nchains, done);
+	/* all of them valid: no error reported */
+	EXPECT_EQ(0, vdrv_wait_err(&e.d, VDRV_TX, 0));
+	v = 0;
+	ASSERT_EQ((ssize_t)sizeof(v),
+		  read(e.d.vq[VDRV_TX].call_fd, &v, sizeof(v)));
+	calls = (int)v;
+	TH_LOG("%u chains of %u descriptors completed in %d signals",
+	       nchains, tlen + 1, calls);
+	/* 64 Ki descriptors in rounds of at most 8 Ki */
+	EXPECT_LE(8, calls);
+	vtest_env_down(&e);
+}
