@@ -16,16 +16,6 @@
 #include <linux/list.h>
 #include <linux/uio.h>
 
-/* Work done per handler run before the worker yields (as vhost-net). */
-#define XTAP_TX_WEIGHT_BYTES	0x80000
-#define XTAP_TX_WEIGHT_CHAINS	256
-/* ... and descriptors read: a valid chain may be XTAP_VQ_MAX_IOV mostly
- * empty ones, so chains and bytes alone would let one run read a quarter
- * million.  Room for 256 chains of 32 descriptors, more than a TSO frame
- * needs.
- */
-#define XTAP_TX_WEIGHT_DESCS	(XTAP_TX_WEIGHT_CHAINS * 32)
-
 /**
  * struct xtap_tx_work - work done by one run of the TX handler
  * @chains: chains taken (and a round's final look at the ring)
@@ -40,9 +30,9 @@ struct xtap_tx_work {
 
 static bool xtap_tx_work_done(const struct xtap_tx_work *w)
 {
-	return w->chains >= XTAP_TX_WEIGHT_CHAINS ||
-	       w->bytes >= XTAP_TX_WEIGHT_BYTES ||
-	       w->descs >= XTAP_TX_WEIGHT_DESCS;
+	return w->chains >= XTAP_VQ_WEIGHT_PKTS ||
+	       w->bytes >= XTAP_VQ_WEIGHT_BYTES ||
+	       w->descs >= XTAP_VQ_WEIGHT_DESCS;
 }
 
 enum xtap_tx_status {
@@ -60,19 +50,14 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
 	if (vq->vhost_hlen) {
 		/* vhost owns the header: strip it, the queue has none. */
-		if (c->len < vq->vhost_hlen) {
-			vq->stats.errors++;
+		if (c->len < vq->vhost_hlen)
 			return;
-		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
 	ret = xtap_queue_write_iter(vq->q, &from, batch);
-	if (ret < 0) {
-		vq->stats.errors++;
+	if (ret < 0)
 		return;
-	}
 	vq->stats.packets++;
-	vq->stats.bytes += c->len;
 	*bytes += c->len;
 }
 
@@ -85,7 +70,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 	unsigned int n;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
-		if (w->descs >= XTAP_TX_WEIGHT_DESCS)
+		if (w->descs >= XTAP_VQ_WEIGHT_DESCS)
 			break;
 		switch (xtap_vq_get_chain(vq, false, vq->iov, XTAP_VQ_MAX_IOV,
 					  &c)) {
