@@ -19,6 +19,8 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_TX_DROP_NOMEM]	= "tx_drop_nomem",
 	[XTAP_STAT_TX_DROP_HDR]		= "tx_drop_hdr",
 	[XTAP_STAT_TX_DROP_DETACHED]	= "tx_drop_detached",
+	[XTAP_STAT_TX_DROP_GUEST_BUF]	= "tx_drop_guest_buf",
+	[XTAP_STAT_TX_DROP_FAULT]	= "tx_drop_fault",
 	[XTAP_STAT_TX_TRUNCATED]	= "tx_truncated",
 	[XTAP_STAT_TX_STOPS]		= "tx_stops",
 	[XTAP_STAT_TX_WAKES]		= "tx_wakes",
@@ -29,6 +31,7 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+	[XTAP_STAT_RX_DROP_BAD_CHAIN]	= "rx_drop_bad_chain",
 };
 
 /* Device totals, then each queue slot's counters. */

@@ -250,8 +250,17 @@ void xtap_queue_unclaim_reader(struct xtap_queue *q, const void *owner)
 	WARN_ON_ONCE(cmpxchg(&q->reader, owner, NULL) != owner);
 }
 
-/* Count one event on @q's slot, if the device is still there. */
-static void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat)
+/**
+ * xtap_queue_count() - count one event on a queue's slot
+ * @q: the queue
+ * @stat: the counter
+ *
+ * Counts nothing once the device is gone.  The vhost handlers count their
+ * drops with it.
+ *
+ * Context: any.
+ */
+void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat)
 {
 	struct xtap_dev *xt;
 
@@ -352,19 +361,19 @@ ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
 
 	if (copy_to_iter(&hdr, hdr_sz, to) != hdr_sz) {
 		ret = -EFAULT;
-		goto free;
+		goto drop_fault;
 	}
 	n = min(len, avail - hdr_sz);
 	if (frame) {
 		if (copy_to_iter(frame->data, n, to) != n) {
 			ret = -EFAULT;
-			goto free;
+			goto drop_fault;
 		}
 		xdp_return_frame(frame);
 	} else {
 		if (skb_copy_datagram_iter(skb, 0, to, n)) {
 			ret = -EFAULT;
-			goto free;
+			goto drop_fault;
 		}
 		consume_skb(skb);
 	}
@@ -374,6 +383,9 @@ ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
 
 drop_hdr:
 	xtap_queue_count(q, XTAP_STAT_TX_DROP_HDR);
+	goto free;
+drop_fault:
+	xtap_queue_count(q, XTAP_STAT_TX_DROP_FAULT);
 free:
 	xtap_queue_ptr_free(ptr);
 	return ret;

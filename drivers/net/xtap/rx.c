@@ -20,6 +20,7 @@
  * go back to the queue ring.
  */
 
+#include "xtap.h"
 #include "worker.h"
 #include "queue.h"
 #include "rx.h"
@@ -230,6 +231,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 		xtap_queue_ptr_free(ptr);
 		xtap_vq_discard(vq, g.taken);
 		vq->stats.drops++;
+		xtap_queue_count(vq->q, XTAP_STAT_TX_DROP_GUEST_BUF);
 		return XTAP_RX_DONE;
 	}
 
@@ -257,8 +259,11 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 	xtap_vq_discard(vq, g.nheads - used);
 
 	ret = xtap_rx_write_hdr(vq, &hdr_at, qhlen, used, mergeable);
-	if (ret)
+	if (ret) {
+		/* The frame is in guest memory, its header is not: lost. */
+		xtap_queue_count(vq->q, XTAP_STAT_TX_DROP_FAULT);
 		goto err_used;
+	}
 	vq->nheads += used;
 	vq->stats.packets++;
 	*bytes += written;

@@ -227,14 +227,17 @@ static void xtap_get_stats64(struct net_device *dev,
 			v[XTAP_STAT_TX_DROP_RING_FULL] +
 			v[XTAP_STAT_TX_DROP_NOMEM] +
 			v[XTAP_STAT_TX_DROP_HDR] +
-			v[XTAP_STAT_TX_DROP_DETACHED];
+			v[XTAP_STAT_TX_DROP_DETACHED] +
+			v[XTAP_STAT_TX_DROP_GUEST_BUF] +
+			v[XTAP_STAT_TX_DROP_FAULT];
 	s->tx_errors = v[XTAP_STAT_TX_TRUNCATED];
 	s->rx_packets = v[XTAP_STAT_RX_PACKETS];
 	s->rx_bytes = v[XTAP_STAT_RX_BYTES];
 	s->rx_dropped = v[XTAP_STAT_RX_DROP_MALFORMED] +
 			v[XTAP_STAT_RX_DROP_NOMEM] +
 			v[XTAP_STAT_RX_DROP_FAULT] +
-			v[XTAP_STAT_RX_DROP_DOWN];
+			v[XTAP_STAT_RX_DROP_DOWN] +
+			v[XTAP_STAT_RX_DROP_BAD_CHAIN];
 	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 }

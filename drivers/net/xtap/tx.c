@@ -8,6 +8,7 @@
  * at once, then publishes the used elements and signals the guest once.
  */
 
+#include "xtap.h"
 #include "worker.h"
 #include "queue.h"
 #include "tx.h"
@@ -50,8 +51,10 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
 	if (vq->vhost_hlen) {
 		/* vhost owns the header: strip it, the queue has none. */
-		if (c->len < vq->vhost_hlen)
+		if (c->len < vq->vhost_hlen) {
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_MALFORMED);
 			return;
+		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
 	ret = xtap_queue_write_iter(vq->q, &from, batch);
@@ -81,9 +84,11 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 			continue;
 		case XTAP_CHAIN_BAD:
 			w->descs += c.ndescs;
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_BAD_CHAIN);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_SKIP:
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_BAD_CHAIN);
 			continue;
 		case XTAP_CHAIN_EMPTY:
 			status = XTAP_TX_EMPTY;

@@ -103,9 +103,13 @@ static void post_bad_tx(struct __test_metadata *_metadata,
 			unsigned int n)
 {
 	uint8_t r[FRAME_LEN + 64];
+	long long bad0, dropped0;
 	struct vdrv_used u;
 	int ret;
 
+	bad0 = tapq_stat(self->e.be.ifname, "rx_drop_bad_chain");
+	ASSERT_LE(0, bad0);
+	dropped0 = tapq_sysfs_long(self->e.be.ifname, "statistics/rx_dropped");
 	vdrv_raw_post(self->d, VDRV_TX, ids[0], ids, n, self);
 	ASSERT_EQ(0, vdrv_kick_force(self->d, VDRV_TX));
 	ASSERT_EQ(1, vdrv_wait_err(self->d, VDRV_TX, WAIT_MS))
@@ -116,6 +120,10 @@ static void post_bad_tx(struct __test_metadata *_metadata,
 	EXPECT_EQ(0U, u.len);
 	EXPECT_EQ((int)VDRV_REQ_RAW, (int)u.kind);
 	EXPECT_EQ(self, u.token);
+	/* the lost frame is a counted drop */
+	EXPECT_EQ(bad0 + 1, tapq_stat(self->e.be.ifname, "rx_drop_bad_chain"));
+	EXPECT_EQ(dropped0 + 1,
+		  tapq_sysfs_long(self->e.be.ifname, "statistics/rx_dropped"));
 	/* nothing of it reached the host */
 	EXPECT_EQ(-ETIMEDOUT, vtest_host_recv(&self->e, r, sizeof(r),
 					      VTEST_ETH_P, 200));

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "tapq.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -269,4 +270,51 @@ TEST_F_TIMEOUT(rx, vnet_hdr_size_changed_under_traffic, 180)
 	EXPECT_LT(n20, n);
 	free(f);
 	free(r);
+}
+
+/*
+ * A guest without MRG_RXBUF whose buffers are too small for a frame: the
+ * frame is dropped (the buffer is kept for the next one) and counted, in
+ * tx_drop_guest_buf and the netdev's tx_dropped; the next frame that fits
+ * arrives.
+ */
+TEST(rx_frame_larger_than_guest_buffer_counted)
+{
+	struct vdrv_config cfg = {
+		.features = VDRV_FEATURES_QEMU &
+			    ~VDRV_F(VIRTIO_NET_F_MRG_RXBUF),
+		.num = RING_NUM,
+		.rx_buf_size = 10 + 128,
+	};
+	uint8_t f[FRAME_LEN], r[FRAME_LEN + 64];
+	long long drop0, dropped0;
+	struct vdrv_rx_info info;
+	struct vtest_env e;
+	const char *dev;
+	long deadline;
+	int ret;
+
+	ret = vtest_env_up(&e, VDRV_XTAP, "b", &cfg, 0);
+	if (!ret)
+		ret = vtest_rx_sync(&e, WAIT_MS);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", e.what, strerror(-ret));
+	dev = e.be.ifname;
+	drop0 = tapq_stat(dev, "tx_drop_guest_buf");
+	ASSERT_LE(0, drop0);
+	dropped0 = tapq_sysfs_long(dev, "statistics/tx_dropped");
+	vtest_frame(f, sizeof(f), 1, VTEST_ETH_P);
+	ASSERT_EQ(0, vdrv_pkt_send(e.pkt, e.be.ifindex, f, sizeof(f)));
+	deadline = vtest_now_ms() + WAIT_MS;
+	while (tapq_stat(dev, "tx_drop_guest_buf") == drop0 &&
+	       vtest_now_ms() < deadline)
+		usleep(10000);
+	EXPECT_EQ(drop0 + 1, tapq_stat(dev, "tx_drop_guest_buf"));
+	EXPECT_EQ(dropped0 + 1, tapq_sysfs_long(dev, "statistics/tx_dropped"));
+	/* the buffers are still there for a frame that fits */
+	vtest_frame(f, 100, 2, VTEST_ETH_P);
+	ASSERT_EQ(0, vdrv_pkt_send(e.pkt, e.be.ifindex, f, 100));
+	ret = vtest_guest_recv(&e, r, sizeof(r), &info, WAIT_MS);
+	ASSERT_EQ(100, ret);
+	EXPECT_EQ(-1, vtest_frame_diff(r, ret, 100, 2, VTEST_ETH_P));
+	vtest_env_down(&e);
 }
