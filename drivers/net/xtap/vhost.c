@@ -418,7 +418,6 @@ static long xtap_vhost_set_vring_num(struct xtap_vq *vq,
 	if (!s.num || s.num > XTAP_VHOST_MAX_RING || !is_power_of_2(s.num))
 		return -EINVAL;
 	vq->num = s.num;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -446,7 +445,6 @@ static long xtap_vhost_set_vring_addr(struct xtap_vq *vq,
 	vq->desc = u64_to_user_ptr(a.desc_user_addr);
 	vq->avail = u64_to_user_ptr(a.avail_user_addr);
 	vq->used = u64_to_user_ptr(a.used_user_addr);
-	vq->stopped = false;
 	if (vq->backend)
 		xtap_worker_queue(vq->worker);
 	return 0;
@@ -466,7 +464,6 @@ static long xtap_vhost_set_vring_base(struct xtap_vq *vq,
 		return -EINVAL;
 	vq->last_avail_idx = s.num;
 	vq->avail_idx = s.num;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -479,8 +476,9 @@ static long xtap_vhost_get_vring_base(struct xtap_vq *vq,
 	};
 
 	lockdep_assert_held(&vq->mutex);
-	/* A snapshot the worker will not move past any more. */
-	vq->stopped = true;
+	/* A read, as upstream's: a running ring goes on (QEMU detaches the
+	 * backend first, so its base does not move).
+	 */
 	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 }
 

@@ -103,7 +103,6 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->used = NULL;
 	vq->features = 0;
 	vq->busyloop_timeout = 0;
-	vq->stopped = false;
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
 	vq->last_used_idx = 0;
@@ -143,17 +142,21 @@ bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit)
 }
 
 /**
- * xtap_vq_ring_aligned() - are ring addresses aligned as virtio requires?
+ * xtap_vq_ring_aligned() - are ring addresses aligned as vhost requires?
  * @desc: user address of the descriptor table
  * @avail: user address of the available ring
  * @used: user address of the used ring
+ *
+ * The rings the device writes or reads as 16- and 32-bit words must be
+ * aligned for them; the descriptor table is read with copies and, as in
+ * upstream vhost, may lie anywhere (virtio asks 16 bytes of the driver,
+ * which is not the device's to enforce).
  *
  * Return: true when they are.
  */
 bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used)
 {
-	return IS_ALIGNED(desc, VRING_DESC_ALIGN_SIZE) &&
-	       IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
+	return IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
 	       IS_ALIGNED(used, VRING_USED_ALIGN_SIZE);
 }
 
@@ -191,8 +194,7 @@ bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used)
  * @vq: the virtqueue, mutex held; called by the owner, whose mm is current
  *
  * Used when a backend is attached: needs a memory table and a complete,
- * accessible ring.  Reads used->idx, enables notifications and restarts a
- * ring stopped by VHOST_GET_VRING_BASE.
+ * accessible ring.  Reads used->idx and enables notifications.
  *
  * Return: 0 or -EFAULT.
  */
@@ -220,7 +222,6 @@ int xtap_vq_start(struct xtap_vq *vq)
 	vq->used_pending = false;
 	vq->notify = true;
 	vq->nheads = 0;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -228,12 +229,12 @@ int xtap_vq_start(struct xtap_vq *vq)
  * xtap_vq_ready() - may the worker process the ring?
  * @vq: the virtqueue, mutex held
  *
- * Return: true when a backend is attached and the ring is not stopped.
+ * Return: true when a backend is attached.
  */
 bool xtap_vq_ready(const struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
-	return vq->q && vq->worker && !vq->stopped;
+	return vq->q && vq->worker;
 }
 
 static int xtap_mem_cmp(const void *a, const void *b)

@@ -106,8 +106,6 @@ struct xtap_vq_stats {
  * @features: acked feature bits
  * @mem: current memory table of the device, NULL before SET_MEM_TABLE
  * @busyloop_timeout: busy-poll budget in microseconds (0: off)
- * @stopped: VHOST_GET_VRING_BASE stopped the ring; it stays stopped until
- *	reconfigured (SET_VRING_NUM/BASE/ADDR) or a backend is attached
  * @kick: kick eventfd file, referenced
  * @call: call eventfd, referenced; may change while running
  * @err: error eventfd, referenced
@@ -146,7 +144,6 @@ struct xtap_vq {
 	u64 features;
 	const struct xtap_mem *mem;
 	u32 busyloop_timeout;
-	bool stopped;
 
 	struct file *kick;
 	struct eventfd_ctx *call;
