@@ -9,7 +9,7 @@ dir=$(dirname "$0")
 
 require_root
 require_cmd ip insmod rmmod dmesg
-[ -f "$XTAP_KO" ] || skip_all "XTAP_KO not set to a built xtap.ko"
+[ -f "$XTAP_KO" ] || xtap_missing "XTAP_KO not set to a built xtap.ko"
 xtap_loaded || insmod "$XTAP_KO" dyndbg=+p
 
 dev=xtlq$$

@@ -33,6 +33,9 @@ if ! insmod "$XTAP_KO" dyndbg=+p >&3 2>&3; then
 	out "xtap-vm-result rc=1 pass=0 fail=1 skip=0"
 	exit 0
 fi
+# xtap is loaded: from here on a missing or broken piece of it is a test
+# failure, not a skip (lib.sh xtap_missing, the C tests' prerequisites).
+export XTAP_REQUIRED=1
 
 if [ "$XTAP_MODE" = cmd ]; then
 	cd "$ST_DIR" || exit 1
