@@ -14,7 +14,10 @@
  * that kick the worker also stops listening to the queue (it "parks" its
  * wait-queue entry): every new frame would only wake it to find the guest
  * still without buffers, up to a ring's worth of useless wake-ups per
- * stall.  The next run of the handler listens again.  When
+ * stall.  The next run of the handler listens again.  (Upstream vhost-net
+ * does the same: handle_rx() leaves the socket poll disabled when the
+ * guest has no buffers.)  Without a kick eventfd the worker never parks:
+ * frames are then all that can wake it.  When
  * the queue ring is empty the worker waits for the queue's EPOLLIN and
  * leaves guest kicks off.  Frames still held when the backend is detached
  * go back to the queue ring.
@@ -312,10 +315,16 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 	return st;
 }
 
-/* Sleep until the guest kicks, not until the next frame: see the top. */
+/* Sleep until the guest kicks, not until the next frame: see the top.
+ * Without a kick eventfd no kick can come: keep listening to the queue,
+ * so that frames arriving re-run the handler, which then finds the buffers
+ * the guest added meanwhile.
+ */
 static void xtap_rx_park(struct xtap_rx_vq *rvq)
 {
 	lockdep_assert_held(&rvq->vq.mutex);
+	if (!rvq->vq.kick)
+		return;
 	xtap_poll_stop(&rvq->queue_poll);
 }
 

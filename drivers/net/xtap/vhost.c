@@ -384,6 +384,11 @@ static long xtap_vhost_set_kick(struct xtap_vq *vq, int fd)
 	vq->kick = file;
 	if (file)
 		ret = xtap_poll_start(&vq->kick_poll, vq->worker, file);
+	else if (vq->worker)
+		/* One run: a worker that waited for kicks now listens to
+		 * its queue instead (xtap_rx_park()).
+		 */
+		xtap_worker_queue(vq->worker);
 	if (old)
 		fput(old);
 	return ret;
