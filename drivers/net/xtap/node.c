@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/net_namespace.h>
 #include <uapi/linux/xtap.h>
 
 /* One minor per device; the region covers every minor. */
@@ -36,12 +37,12 @@
 
 static dev_t xtap_devt;
 static struct cdev xtap_cdev;
-static struct class *xtap_class;
 /* Minor -> device; protected by rtnl_lock. */
 static DEFINE_IDR(xtap_minors);
 static atomic64_t xtap_queue_ids = ATOMIC64_INIT(0);
 
 static const struct file_operations xtap_queue_fops;
+static struct class xtap_class;
 
 /**
  * xtap_queue_from_file() - the queue behind a file
@@ -149,7 +150,7 @@ int xtap_queue_node_add(struct xtap_dev *xt)
 	minor = idr_alloc(&xtap_minors, xt, 0, XTAP_MINORS, GFP_KERNEL);
 	if (minor < 0)
 		return minor;
-	node = device_create(xtap_class, &xt->dev->dev,
+	node = device_create(&xtap_class, &xt->dev->dev,
 			     MKDEV(MAJOR(xtap_devt), minor), xt,
 			     XTAP_QUEUE_PREFIX "%d", xt->dev->ifindex);
 	if (IS_ERR(node)) {
@@ -178,7 +179,7 @@ void xtap_queue_node_del(struct xtap_dev *xt)
 
 	ASSERT_RTNL();
 	if (xt->node) {
-		device_destroy(xtap_class, MKDEV(MAJOR(xtap_devt), xt->minor));
+		device_destroy(&xtap_class, MKDEV(MAJOR(xtap_devt), xt->minor));
 		idr_remove(&xtap_minors, xt->minor);
 		xt->node = NULL;
 		xt->minor = -1;
@@ -539,6 +540,23 @@ static char *xtap_node_devnode(struct device *dev, umode_t *mode)
 	return NULL;
 }
 
+/* The network namespace of the device a queue node belongs to (its
+ * parent): sysfs shows each namespace only its own nodes, so the same
+ * ifindex in two namespaces is no conflict (macvtap's class does the same).
+ */
+static const void *xtap_node_namespace(struct device *d)
+{
+	return dev_net(to_net_dev(d->parent));
+}
+
+static struct class xtap_class = {
+	.name		= XTAP_DRV_NAME,
+	.owner		= THIS_MODULE,
+	.devnode	= xtap_node_devnode,
+	.ns_type	= &net_ns_type_operations,
+	.namespace	= xtap_node_namespace,
+};
+
 /**
  * xtap_node_init() - register the queue node's char region and class
  *
@@ -553,12 +571,9 @@ int xtap_node_init(void)
 	if (ret)
 		goto err_region;
 
-	xtap_class = class_create(THIS_MODULE, XTAP_DRV_NAME);
-	if (IS_ERR(xtap_class)) {
-		ret = PTR_ERR(xtap_class);
+	ret = class_register(&xtap_class);
+	if (ret)
 		goto err_class;
-	}
-	xtap_class->devnode = xtap_node_devnode;
 
 	cdev_init(&xtap_cdev, &xtap_queue_fops);
 	xtap_cdev.owner = THIS_MODULE;
@@ -568,7 +583,7 @@ int xtap_node_init(void)
 	return 0;
 
 err_cdev:
-	class_destroy(xtap_class);
+	class_unregister(&xtap_class);
 err_class:
 	unregister_chrdev_region(xtap_devt, XTAP_MINORS);
 err_region:
@@ -583,7 +598,7 @@ err_region:
 void xtap_node_exit(void)
 {
 	cdev_del(&xtap_cdev);
-	class_destroy(xtap_class);
+	class_unregister(&xtap_class);
 	unregister_chrdev_region(xtap_devt, XTAP_MINORS);
 	WARN_ON(!idr_is_empty(&xtap_minors));
 	idr_destroy(&xtap_minors);

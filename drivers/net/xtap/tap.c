@@ -261,12 +261,14 @@ static int xtap_dev_init(struct net_device *dev)
 	unsigned int i;
 	int cpu;
 
+	/* Charged to the creator's memory cgroup, as the netdev itself. */
 	xt->stats = kcalloc(dev->num_tx_queues, sizeof(*xt->stats),
-			    GFP_KERNEL);
+			    GFP_KERNEL_ACCOUNT);
 	if (!xt->stats)
 		return -ENOMEM;
 	for (i = 0; i < dev->num_tx_queues; i++) {
-		xt->stats[i] = alloc_percpu(struct xtap_stats);
+		xt->stats[i] = alloc_percpu_gfp(struct xtap_stats,
+						GFP_KERNEL_ACCOUNT);
 		if (!xt->stats[i]) {
 			xtap_free_stats(xt);
 			return -ENOMEM;
