@@ -478,8 +478,8 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed
  * header, a GSO type the frame's Ethernet type cannot carry, a frame
- * shorter than an Ethernet header or longer than 64 KiB plus headers), -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the
- * device is gone).
+ * shorter than an Ethernet header or longer than 64 KiB plus headers),
+ * -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the device is gone).
  */
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 			      struct list_head *batch)
