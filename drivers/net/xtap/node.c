@@ -20,6 +20,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
 #include <net/net_namespace.h>
@@ -138,28 +139,49 @@ static unsigned int xtap_queue_purge(struct xtap_queue *q)
  * xtap_queue_node_add() - create /dev/xtap<ifindex> for a registered device
  * @xt: the device
  *
+ * The node's sysfs device is a virtual one (/sys/devices/virtual/xtap/),
+ * tagged with the device's network namespace; links join the two both
+ * ways ("device" in the node, xtap<ifindex> in the net device).  As a
+ * child of the net device, a namespace-tagged class would put it in an
+ * "xtap" glue directory under the net device, the place of xtap's own
+ * attributes (/sys/class/net/<dev>/xtap/).
+ *
  * Context: rtnl_lock held.
  * Return: 0 or a negative errno.
  */
 int xtap_queue_node_add(struct xtap_dev *xt)
 {
 	struct device *node;
-	int minor;
+	int minor, ret;
 
 	ASSERT_RTNL();
 	minor = idr_alloc(&xtap_minors, xt, 0, XTAP_MINORS, GFP_KERNEL);
 	if (minor < 0)
 		return minor;
-	node = device_create(&xtap_class, &xt->dev->dev,
-			     MKDEV(MAJOR(xtap_devt), minor), xt,
-			     XTAP_QUEUE_PREFIX "%d", xt->dev->ifindex);
+	node = device_create(&xtap_class, NULL, MKDEV(MAJOR(xtap_devt), minor),
+			     xt, XTAP_QUEUE_PREFIX "%d", xt->dev->ifindex);
 	if (IS_ERR(node)) {
-		idr_remove(&xtap_minors, minor);
-		return PTR_ERR(node);
+		ret = PTR_ERR(node);
+		goto err_create;
 	}
+	ret = sysfs_create_link(&node->kobj, &xt->dev->dev.kobj, "device");
+	if (ret)
+		goto err_link_dev;
+	ret = sysfs_create_link(&xt->dev->dev.kobj, &node->kobj,
+				dev_name(node));
+	if (ret)
+		goto err_link_node;
 	xt->minor = minor;
 	xt->node = node;
 	return 0;
+
+err_link_node:
+	sysfs_remove_link(&node->kobj, "device");
+err_link_dev:
+	device_destroy(&xtap_class, MKDEV(MAJOR(xtap_devt), minor));
+err_create:
+	idr_remove(&xtap_minors, minor);
+	return ret;
 }
 
 /**
@@ -179,6 +201,8 @@ void xtap_queue_node_del(struct xtap_dev *xt)
 
 	ASSERT_RTNL();
 	if (xt->node) {
+		sysfs_remove_link(&xt->dev->dev.kobj, dev_name(xt->node));
+		sysfs_remove_link(&xt->node->kobj, "device");
 		device_destroy(&xtap_class, MKDEV(MAJOR(xtap_devt), xt->minor));
 		idr_remove(&xtap_minors, xt->minor);
 		xt->node = NULL;
@@ -541,12 +565,15 @@ static char *xtap_node_devnode(struct device *dev, umode_t *mode)
 }
 
 /* The network namespace of the device a queue node belongs to (its
- * parent): sysfs shows each namespace only its own nodes, so the same
- * ifindex in two namespaces is no conflict (macvtap's class does the same).
+ * drvdata, set before the node is added): sysfs shows each namespace only
+ * its own nodes, so the same ifindex in two namespaces is no conflict
+ * (macvtap's class is tagged the same way).
  */
 static const void *xtap_node_namespace(struct device *d)
 {
-	return dev_net(to_net_dev(d->parent));
+	const struct xtap_dev *xt = dev_get_drvdata(d);
+
+	return dev_net(xt->dev);
 }
 
 static struct class xtap_class = {

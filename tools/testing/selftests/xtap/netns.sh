@@ -11,7 +11,7 @@ dir=$(dirname "$0")
 
 require_root
 require_cmd ip unshare mount sleep
-xtap_loaded || xtap_missing "xtap not loaded"
+require_xtap
 
 tmp=$(mktemp -d)
 holder=

@@ -20,6 +20,7 @@
 
 #include "kselftest_harness.h"
 #include "tapq.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -489,4 +490,4 @@ TEST_F_TIMEOUT(lc, owner_killed_mid_traffic, 120)
 	EXPECT_EQ(base, module_refcnt());
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN
