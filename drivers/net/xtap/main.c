@@ -12,6 +12,11 @@
 #include <net/rtnetlink.h>
 #include <uapi/linux/xtap.h>
 
+/* Kconfig says so; an out-of-tree build does not read Kconfig. */
+#if !defined(CONFIG_64BIT) || defined(CONFIG_CPU_BIG_ENDIAN)
+#error "xtap supports 64-bit little-endian hosts only (see xtap.rst)"
+#endif
+
 static int __init xtap_init(void)
 {
 	int ret;

@@ -20,8 +20,10 @@
 #include <linux/rtnetlink.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/net_namespace.h>
 #include <uapi/linux/xtap.h>
 
 /* One minor per device; the region covers every minor. */
@@ -36,12 +38,12 @@
 
 static dev_t xtap_devt;
 static struct cdev xtap_cdev;
-static struct class *xtap_class;
 /* Minor -> device; protected by rtnl_lock. */
 static DEFINE_IDR(xtap_minors);
 static atomic64_t xtap_queue_ids = ATOMIC64_INIT(0);
 
 static const struct file_operations xtap_queue_fops;
+static struct class xtap_class;
 
 /**
  * xtap_queue_from_file() - the queue behind a file
@@ -137,28 +139,49 @@ static unsigned int xtap_queue_purge(struct xtap_queue *q)
  * xtap_queue_node_add() - create /dev/xtap<ifindex> for a registered device
  * @xt: the device
  *
+ * The node's sysfs device is a virtual one (/sys/devices/virtual/xtap/),
+ * tagged with the device's network namespace; links join the two both
+ * ways ("device" in the node, xtap<ifindex> in the net device).  As a
+ * child of the net device, a namespace-tagged class would put it in an
+ * "xtap" glue directory under the net device, the place of xtap's own
+ * attributes (/sys/class/net/<dev>/xtap/).
+ *
  * Context: rtnl_lock held.
  * Return: 0 or a negative errno.
  */
 int xtap_queue_node_add(struct xtap_dev *xt)
 {
 	struct device *node;
-	int minor;
+	int minor, ret;
 
 	ASSERT_RTNL();
 	minor = idr_alloc(&xtap_minors, xt, 0, XTAP_MINORS, GFP_KERNEL);
 	if (minor < 0)
 		return minor;
-	node = device_create(xtap_class, &xt->dev->dev,
-			     MKDEV(MAJOR(xtap_devt), minor), xt,
-			     XTAP_QUEUE_PREFIX "%d", xt->dev->ifindex);
+	node = device_create(&xtap_class, NULL, MKDEV(MAJOR(xtap_devt), minor),
+			     xt, XTAP_QUEUE_PREFIX "%d", xt->dev->ifindex);
 	if (IS_ERR(node)) {
-		idr_remove(&xtap_minors, minor);
-		return PTR_ERR(node);
+		ret = PTR_ERR(node);
+		goto err_create;
 	}
+	ret = sysfs_create_link(&node->kobj, &xt->dev->dev.kobj, "device");
+	if (ret)
+		goto err_link_dev;
+	ret = sysfs_create_link(&xt->dev->dev.kobj, &node->kobj,
+				dev_name(node));
+	if (ret)
+		goto err_link_node;
 	xt->minor = minor;
 	xt->node = node;
 	return 0;
+
+err_link_node:
+	sysfs_remove_link(&node->kobj, "device");
+err_link_dev:
+	device_destroy(&xtap_class, MKDEV(MAJOR(xtap_devt), minor));
+err_create:
+	idr_remove(&xtap_minors, minor);
+	return ret;
 }
 
 /**
@@ -178,7 +201,9 @@ void xtap_queue_node_del(struct xtap_dev *xt)
 
 	ASSERT_RTNL();
 	if (xt->node) {
-		device_destroy(xtap_class, MKDEV(MAJOR(xtap_devt), xt->minor));
+		sysfs_remove_link(&xt->dev->dev.kobj, dev_name(xt->node));
+		sysfs_remove_link(&xt->node->kobj, "device");
+		device_destroy(&xtap_class, MKDEV(MAJOR(xtap_devt), xt->minor));
 		idr_remove(&xtap_minors, xt->minor);
 		xt->node = NULL;
 		xt->minor = -1;
@@ -294,12 +319,15 @@ static void *xtap_queue_wait_ptr(struct xtap_queue *q, bool nonblock,
 	for (;;) {
 		if (!nonblock)
 			prepare_to_wait(&q->wq, &wait, TASK_INTERRUPTIBLE);
-		if (xtap_queue_consume_batch(q, &ptr, 1))
-			break;
+		/* Gone means gone, even for frames a backend gave back after
+		 * the purge: read() agrees with poll()'s EPOLLERR.
+		 */
 		if (!rcu_access_pointer(q->xt)) {
 			*err = -EBADFD;
 			break;
 		}
+		if (xtap_queue_consume_batch(q, &ptr, 1))
+			break;
 		if (nonblock) {
 			*err = -EAGAIN;
 			break;
@@ -402,12 +430,19 @@ static int xtap_ioctl_setqueue(struct xtap_dev *xt, struct xtap_queue *q,
 
 	if (copy_from_user(&ifr, argp, XTAP_IFREQ_LEN))
 		return -EFAULT;
-	/* Idempotent both ways: QEMU asserts that this never fails. */
+	/* As tun: attaching an attached queue or detaching a detached one
+	 * is -EINVAL.  QEMU asserts that this never fails, and issues it only
+	 * when the queue's state changes (tap_enable()/tap_disable()).
+	 */
 	switch ((u16)ifr.ifr_flags) {
 	case IFF_ATTACH_QUEUE:
+		if (q->enabled)
+			return -EINVAL;
 		xtap_queue_enable(xt, q);
 		return 0;
 	case IFF_DETACH_QUEUE:
+		if (!q->enabled)
+			return -EINVAL;
 		xtap_queue_disable(xt, q, true);
 		return 0;
 	default:
@@ -529,6 +564,26 @@ static char *xtap_node_devnode(struct device *dev, umode_t *mode)
 	return NULL;
 }
 
+/* The network namespace of the device a queue node belongs to (its
+ * drvdata, set before the node is added): sysfs shows each namespace only
+ * its own nodes, so the same ifindex in two namespaces is no conflict
+ * (macvtap's class is tagged the same way).
+ */
+static const void *xtap_node_namespace(struct device *d)
+{
+	const struct xtap_dev *xt = dev_get_drvdata(d);
+
+	return dev_net(xt->dev);
+}
+
+static struct class xtap_class = {
+	.name		= XTAP_DRV_NAME,
+	.owner		= THIS_MODULE,
+	.devnode	= xtap_node_devnode,
+	.ns_type	= &net_ns_type_operations,
+	.namespace	= xtap_node_namespace,
+};
+
 /**
  * xtap_node_init() - register the queue node's char region and class
  *
@@ -543,12 +598,9 @@ int xtap_node_init(void)
 	if (ret)
 		goto err_region;
 
-	xtap_class = class_create(THIS_MODULE, XTAP_DRV_NAME);
-	if (IS_ERR(xtap_class)) {
-		ret = PTR_ERR(xtap_class);
+	ret = class_register(&xtap_class);
+	if (ret)
 		goto err_class;
-	}
-	xtap_class->devnode = xtap_node_devnode;
 
 	cdev_init(&xtap_cdev, &xtap_queue_fops);
 	xtap_cdev.owner = THIS_MODULE;
@@ -558,7 +610,7 @@ int xtap_node_init(void)
 	return 0;
 
 err_cdev:
-	class_destroy(xtap_class);
+	class_unregister(&xtap_class);
 err_class:
 	unregister_chrdev_region(xtap_devt, XTAP_MINORS);
 err_region:
@@ -573,7 +625,7 @@ err_region:
 void xtap_node_exit(void)
 {
 	cdev_del(&xtap_cdev);
-	class_destroy(xtap_class);
+	class_unregister(&xtap_class);
 	unregister_chrdev_region(xtap_devt, XTAP_MINORS);
 	WARN_ON(!idr_is_empty(&xtap_minors));
 	idr_destroy(&xtap_minors);

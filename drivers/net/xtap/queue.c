@@ -13,6 +13,7 @@
 
 #include <linux/etherdevice.h>
 #include <linux/if_tun.h>
+#include <linux/if_vlan.h>
 #include <linux/log2.h>
 #include <linux/poll.h>
 #include <linux/rtnetlink.h>
@@ -178,6 +179,9 @@ static void xtap_queue_wake_txq(struct xtap_queue *q)
  */
 int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n)
 {
+	/* Entries given back after the purge stay for xtap_ring_cleanup(). */
+	if (!rcu_access_pointer(q->xt))
+		return 0;
 	n = xtap_ring_consume_batch(&q->ring, ptrs, n);
 	if (n)
 		xtap_queue_wake_txq(q);
@@ -246,8 +250,17 @@ void xtap_queue_unclaim_reader(struct xtap_queue *q, const void *owner)
 	WARN_ON_ONCE(cmpxchg(&q->reader, owner, NULL) != owner);
 }
 
-/* Count one event on @q's slot, if the device is still there. */
-static void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat)
+/**
+ * xtap_queue_count() - count one event on a queue's slot
+ * @q: the queue
+ * @stat: the counter
+ *
+ * Counts nothing once the device is gone.  The vhost handlers count their
+ * drops with it.
+ *
+ * Context: any.
+ */
+void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat)
 {
 	struct xtap_dev *xt;
 
@@ -281,6 +294,26 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  * @to: destination: the vnet header of the current size (num_buffers, if
  *	present, set to 1), then the frame
  *
+ * xtap_queue_read_ptr_hdr() with the current header size.
+ *
+ * Context: process context; may sleep (copies to user memory).
+ * Return: as xtap_queue_read_ptr_hdr().
+ */
+ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
+{
+	return xtap_queue_read_ptr_hdr(q, ptr, to, xtap_queue_vnet_hdr_len(q));
+}
+
+/**
+ * xtap_queue_read_ptr_hdr() - deliver one ring entry with a given header size
+ * @q: the queue the entry was taken from
+ * @ptr: the entry (skb or tagged xdp_frame); freed in every case
+ * @to: destination: @hdr_sz bytes of vnet header (num_buffers, if present,
+ *	set to 1), then the frame
+ * @hdr_sz: the vnet header size the caller read once with
+ *	xtap_queue_vnet_hdr_len() and sized @to for; a concurrent
+ *	TUNSETVNETHDRSZ then cannot make the two disagree
+ *
  * When @to has room for the header but not the whole frame, the frame is
  * truncated, counted (tx_truncated), and the bytes written are returned.
  *
@@ -289,10 +322,10 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  * no vnet header can describe the frame (both counted as drops), or
  * -EFAULT.
  */
-ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
+ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
+				struct iov_iter *to, int hdr_sz)
 {
 	unsigned long p = (unsigned long)ptr;
-	int hdr_sz = xtap_queue_vnet_hdr_len(q);
 	size_t avail = iov_iter_count(to);
 	struct xtap_vnet_hdr hdr;
 	struct xdp_frame *frame = NULL;
@@ -328,19 +361,19 @@ ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to
 
 	if (copy_to_iter(&hdr, hdr_sz, to) != hdr_sz) {
 		ret = -EFAULT;
-		goto free;
+		goto drop_fault;
 	}
 	n = min(len, avail - hdr_sz);
 	if (frame) {
 		if (copy_to_iter(frame->data, n, to) != n) {
 			ret = -EFAULT;
-			goto free;
+			goto drop_fault;
 		}
 		xdp_return_frame(frame);
 	} else {
 		if (skb_copy_datagram_iter(skb, 0, to, n)) {
 			ret = -EFAULT;
-			goto free;
+			goto drop_fault;
 		}
 		consume_skb(skb);
 	}
@@ -350,6 +383,9 @@ ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to
 
 drop_hdr:
 	xtap_queue_count(q, XTAP_STAT_TX_DROP_HDR);
+	goto free;
+drop_fault:
+	xtap_queue_count(q, XTAP_STAT_TX_DROP_FAULT);
 free:
 	xtap_queue_ptr_free(ptr);
 	return ret;
@@ -375,6 +411,33 @@ static int xtap_check_vnet_hdr(const struct virtio_net_hdr *hdr, size_t len)
 	if (hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE && !hdr->gso_size)
 		return -EINVAL;
 	return 0;
+}
+
+/* Can the frame in @skb (data at the Ethernet header) carry the GSO type of
+ * @hdr?  The network protocol, after any VLAN tags, must be the one the GSO
+ * type names: a segmenter handed a frame of another protocol (Ethernet
+ * type 0, or the other IP version) has nothing to segment it with.
+ * virtio_net_hdr_to_skb() checks this only for GSO frames without
+ * NEEDS_CSUM whose protocol it has to guess.
+ */
+static bool xtap_gso_proto_ok(const struct sk_buff *skb,
+			      const struct virtio_net_hdr *hdr)
+{
+	__be16 proto = ((const struct ethhdr *)skb->data)->h_proto;
+
+	proto = __vlan_get_protocol(skb, proto, NULL);
+	switch (hdr->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return proto == htons(ETH_P_IP);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return proto == htons(ETH_P_IPV6);
+	case VIRTIO_NET_HDR_GSO_UDP:
+		return proto == htons(ETH_P_IP) || proto == htons(ETH_P_IPV6);
+	default:
+		return false;
+	}
 }
 
 /* Allocate an skb for a frame of @len bytes, @hdr_len of them linear. */
@@ -415,9 +478,9 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed
- * header, a frame shorter than an Ethernet header or longer than 64 KiB
- * plus headers), -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the
- * device is gone).
+ * header, a GSO type the frame's Ethernet type cannot carry, a frame
+ * shorter than an Ethernet header or longer than 64 KiB plus headers),
+ * -ENOMEM, -EFAULT, -EIO (interface down) or -EBADFD (the device is gone).
  */
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 			      struct list_head *batch)
@@ -466,7 +529,8 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 		reason = XTAP_STAT_RX_DROP_FAULT;
 		goto free_skb;
 	}
-	if (virtio_net_hdr_to_skb(skb, &hdr, xtap_vnet_le())) {
+	if (!xtap_gso_proto_ok(skb, &hdr) ||
+	    virtio_net_hdr_to_skb(skb, &hdr, xtap_vnet_le())) {
 		err = -EINVAL;
 		reason = XTAP_STAT_RX_DROP_MALFORMED;
 		goto free_skb;

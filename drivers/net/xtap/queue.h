@@ -75,6 +75,8 @@ void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
 			    struct iov_iter *to);
+ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
+				struct iov_iter *to, int hdr_sz);
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_ring_empty(struct xtap_queue *q);
 

@@ -15,12 +15,16 @@
  * that kick the worker also stops listening to the queue (it "parks" its
  * wait-queue entry): every new frame would only wake it to find the guest
  * still without buffers, up to a ring's worth of useless wake-ups per
- * stall.  The next run of the handler listens again.  When
+ * stall.  The next run of the handler listens again.  (Upstream vhost-net
+ * does the same: handle_rx() leaves the socket poll disabled when the
+ * guest has no buffers.)  Without a kick eventfd the worker never parks:
+ * frames are then all that can wake it.  When
  * the queue ring is empty the worker waits for the queue's EPOLLIN and
  * leaves guest kicks off.  Frames still held when the backend is detached
  * go back to the queue ring.
  */
 
+#include "xtap.h"
 #include "worker.h"
 #include "queue.h"
 #include "rx.h"
@@ -46,12 +50,14 @@ enum xtap_rx_status {
  * @niov: iovecs filled at vq->iov
  * @len: total length of the chains
  * @taken: available-ring entries taken for them
+ * @descs: descriptors read on the way, bad chains included
  */
 struct xtap_rx_gather {
 	unsigned int nheads;
 	unsigned int niov;
 	size_t len;
 	unsigned int taken;
+	unsigned int descs;
 };
 
 static struct xtap_rx_vq *xtap_rx_vq(struct xtap_vq *vq)
@@ -95,7 +101,7 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 	for (i = 0; i < g->nheads; i++)
 		vq->heads[vq->nheads + i].len = 0;
 	vq->nheads += g->nheads;
-	memset(g, 0, sizeof(*g));
+	*g = (struct xtap_rx_gather){ .descs = g->descs };
 	xtap_rx_make_room(vq);
 }
 
@@ -132,6 +138,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 		switch (xtap_vq_get_chain(vq, true, vq->iov + g->niov,
 					  XTAP_VQ_MAX_IOV - g->niov, &c)) {
 		case XTAP_CHAIN_OK:
+			g->descs += c.ndescs;
 			g->taken++;
 			if (!c.len) {
 				xtap_vq_error(vq, "empty receive buffer (head %u)",
@@ -149,6 +156,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			g->len += c.len;
 			continue;
 		case XTAP_CHAIN_BAD:
+			g->descs += c.ndescs;
 			if (xtap_rx_gather_bad(vq, g, c.head, &bad))
 				return XTAP_RX_AGAIN;
 			continue;
@@ -158,6 +166,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_NOSPACE:
+			g->descs += c.ndescs;
 			return XTAP_RX_DONE;
 		case XTAP_CHAIN_EMPTY:
 			xtap_vq_discard(vq, g->taken);
@@ -172,7 +181,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 
 /* Header bytes ahead of the frame that vhost writes itself. */
 static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
-			     size_t qhlen, unsigned int nbufs, bool mergeable)
+			     int qhlen, unsigned int nbufs, bool mergeable)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
@@ -187,7 +196,7 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	}
 	/* The queue wrote num_buffers = 1; fix it up when that is wrong. */
 	if (!mergeable || nbufs == 1 ||
-	    qhlen < sizeof(struct virtio_net_hdr_mrg_rxbuf))
+	    qhlen < (int)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 		return 0;
 	iov_iter_advance(at, offsetof(struct virtio_net_hdr_mrg_rxbuf,
 				      num_buffers));
@@ -198,12 +207,14 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 
 /* Deliver the frame at the head of rxq[], or leave it there. */
 static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
-				       size_t *bytes)
+				       size_t *bytes, unsigned int *descs)
 {
 	struct xtap_vq *vq = &rvq->vq;
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
-	int qh = xtap_queue_vnet_hdr_len(vq->q);
-	size_t qhlen = qh > 0 ? qh : 0;
+	/* Read once: the gather, the copy and the num_buffers fix-up must
+	 * agree on it although TUNSETVNETHDRSZ may change it meanwhile.
+	 */
+	int qhlen = xtap_queue_vnet_hdr_len(vq->q);
 	size_t need = vq->vhost_hlen + qhlen + xtap_queue_ptr_len(ptr);
 	struct iov_iter to, hdr_at;
 	struct xtap_rx_gather g;
@@ -213,6 +224,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 	ssize_t ret;
 
 	st = xtap_rx_gather(vq, need, mergeable, &g);
+	*descs += g.descs;
 	if (st != XTAP_RX_DONE)
 		return st;
 	xtap_rx_pop(rvq);
@@ -223,13 +235,14 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 		xtap_queue_ptr_free(ptr);
 		xtap_vq_discard(vq, g.taken);
 		vq->stats.drops++;
+		xtap_queue_count(vq->q, XTAP_STAT_TX_DROP_GUEST_BUF);
 		return XTAP_RX_DONE;
 	}
 
 	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
 	hdr_at = to;
 	iov_iter_advance(&to, vq->vhost_hlen);
-	ret = xtap_queue_read_ptr(vq->q, ptr, &to);
+	ret = xtap_queue_read_ptr_hdr(vq->q, ptr, &to, qhlen);
 	if (ret < 0)
 		goto err;
 	written = vq->vhost_hlen + ret;
@@ -250,8 +263,11 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 	xtap_vq_discard(vq, g.nheads - used);
 
 	ret = xtap_rx_write_hdr(vq, &hdr_at, qhlen, used, mergeable);
-	if (ret)
+	if (ret) {
+		/* The frame is in guest memory, its header is not: lost. */
+		xtap_queue_count(vq->q, XTAP_STAT_TX_DROP_FAULT);
 		goto err_used;
+	}
 	vq->nheads += used;
 	vq->stats.packets++;
 	*bytes += written;
@@ -273,7 +289,8 @@ err_used:
 }
 
 static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
-					 unsigned int *packets, size_t *bytes)
+					 unsigned int *packets, size_t *bytes,
+					 unsigned int *descs)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
 	struct xtap_vq *vq = &rvq->vq;
@@ -281,12 +298,14 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 	void *ptr;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		if (*descs >= XTAP_VQ_WEIGHT_DESCS)
+			break;
 		ptr = xtap_rx_peek(rvq);
 		if (!ptr) {
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(rvq, ptr, bytes);
+		st = xtap_rx_one(rvq, ptr, bytes, descs);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -297,10 +316,16 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 	return st;
 }
 
-/* Sleep until the guest kicks, not until the next frame: see the top. */
+/* Sleep until the guest kicks, not until the next frame: see the top.
+ * Without a kick eventfd no kick can come: keep listening to the queue,
+ * so that frames arriving re-run the handler, which then finds the buffers
+ * the guest added meanwhile.
+ */
 static void xtap_rx_park(struct xtap_rx_vq *rvq)
 {
 	lockdep_assert_held(&rvq->vq.mutex);
+	if (!rvq->vq.kick)
+		return;
 	xtap_poll_stop(&rvq->queue_poll);
 }
 
@@ -323,7 +348,7 @@ bool xtap_rx_has_work(struct xtap_vq *vq)
 static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 {
 	struct xtap_rx_vq *rvq = xtap_rx_vq(vq);
-	unsigned int packets = 0;
+	unsigned int packets = 0, descs = 0;
 	size_t bytes = 0;
 
 	lockdep_assert_held(&vq->mutex);
@@ -336,11 +361,12 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	xtap_vq_disable_notify(vq);
 	for (;;) {
 		if (packets >= XTAP_VQ_WEIGHT_PKTS ||
-		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
+		    bytes >= XTAP_VQ_WEIGHT_BYTES ||
+		    descs >= XTAP_VQ_WEIGHT_DESCS) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_rx_round(rvq, &packets, &bytes)) {
+		switch (xtap_rx_round(rvq, &packets, &bytes, &descs)) {
 		case XTAP_RX_EMPTY:
 			if (may_poll && xtap_busy_poll(vq))
 				continue;

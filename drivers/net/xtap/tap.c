@@ -26,9 +26,6 @@
 				 NETIF_F_TSO6 | NETIF_F_TSO_ECN)
 #define XTAP_FEATURES		(NETIF_F_SG | NETIF_F_HIGHDMA | \
 				 XTAP_OFFLOAD_FEATURES)
-/* TUNSETOFFLOAD arguments we accept (UFO is accepted and ignored). */
-#define XTAP_TUN_F_ALL		(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | \
-				 TUN_F_TSO_ECN | TUN_F_UFO)
 
 static atomic64_t xtap_dev_ids = ATOMIC64_INIT(0);
 
@@ -152,28 +149,36 @@ static netdev_features_t xtap_fix_features(struct net_device *dev,
  * @arg: TUN_F_* flags: what the readers of the queues can take
  *
  * Offloads are per device, like the features they select: the last call
- * on any queue wins.  TSO needs TUN_F_CSUM, and is left off without it;
- * TUN_F_UFO is accepted and has no effect (the stack has no UFO to give).
+ * on any queue wins.  The rules are tun's: TSO and UFO need TUN_F_CSUM,
+ * TUN_F_TSO_ECN needs TSO; anything else is refused, so that a caller can
+ * probe for a feature by setting it.  TUN_F_UFO is accepted and has no
+ * effect (the stack has no UFO to give).
  *
  * Context: rtnl_lock held.
- * Return: 0, or -EINVAL for unknown flags.
+ * Return: 0, or -EINVAL for unknown flags or a combination tun refuses
+ * (the features are then left as they were).
  */
 int xtap_tap_set_offload(struct xtap_dev *xt, unsigned long arg)
 {
 	netdev_features_t f = 0;
 
 	ASSERT_RTNL();
-	if (arg & ~(unsigned long)XTAP_TUN_F_ALL)
-		return -EINVAL;
 	if (arg & TUN_F_CSUM) {
 		f |= NETIF_F_HW_CSUM;
-		if (arg & TUN_F_TSO4)
-			f |= NETIF_F_TSO;
-		if (arg & TUN_F_TSO6)
-			f |= NETIF_F_TSO6;
-		if ((arg & TUN_F_TSO_ECN) && (arg & (TUN_F_TSO4 | TUN_F_TSO6)))
-			f |= NETIF_F_TSO_ECN;
+		arg &= ~TUN_F_CSUM;
+		if (arg & (TUN_F_TSO4 | TUN_F_TSO6)) {
+			if (arg & TUN_F_TSO4)
+				f |= NETIF_F_TSO;
+			if (arg & TUN_F_TSO6)
+				f |= NETIF_F_TSO6;
+			if (arg & TUN_F_TSO_ECN)
+				f |= NETIF_F_TSO_ECN;
+			arg &= ~(TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN);
+		}
+		arg &= ~TUN_F_UFO;
 	}
+	if (arg)
+		return -EINVAL;
 	xt->tap_features = f;
 	netdev_update_features(xt->dev);
 	return 0;
@@ -223,14 +228,17 @@ static void xtap_get_stats64(struct net_device *dev,
 			v[XTAP_STAT_TX_DROP_RING_FULL] +
 			v[XTAP_STAT_TX_DROP_NOMEM] +
 			v[XTAP_STAT_TX_DROP_HDR] +
-			v[XTAP_STAT_TX_DROP_DETACHED];
+			v[XTAP_STAT_TX_DROP_DETACHED] +
+			v[XTAP_STAT_TX_DROP_GUEST_BUF] +
+			v[XTAP_STAT_TX_DROP_FAULT];
 	s->tx_errors = v[XTAP_STAT_TX_TRUNCATED];
 	s->rx_packets = v[XTAP_STAT_RX_PACKETS];
 	s->rx_bytes = v[XTAP_STAT_RX_BYTES];
 	s->rx_dropped = v[XTAP_STAT_RX_DROP_MALFORMED] +
 			v[XTAP_STAT_RX_DROP_NOMEM] +
 			v[XTAP_STAT_RX_DROP_FAULT] +
-			v[XTAP_STAT_RX_DROP_DOWN];
+			v[XTAP_STAT_RX_DROP_DOWN] +
+			v[XTAP_STAT_RX_DROP_BAD_CHAIN];
 	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 }
@@ -254,12 +262,14 @@ static int xtap_dev_init(struct net_device *dev)
 	unsigned int i;
 	int cpu;
 
+	/* Charged to the creator's memory cgroup, as the netdev itself. */
 	xt->stats = kcalloc(dev->num_tx_queues, sizeof(*xt->stats),
-			    GFP_KERNEL);
+			    GFP_KERNEL_ACCOUNT);
 	if (!xt->stats)
 		return -ENOMEM;
 	for (i = 0; i < dev->num_tx_queues; i++) {
-		xt->stats[i] = alloc_percpu(struct xtap_stats);
+		xt->stats[i] = alloc_percpu_gfp(struct xtap_stats,
+						GFP_KERNEL_ACCOUNT);
 		if (!xt->stats[i]) {
 			xtap_free_stats(xt);
 			return -ENOMEM;

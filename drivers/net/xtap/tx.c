@@ -9,6 +9,7 @@
  * at once, then publishes the used elements and signals the guest once.
  */
 
+#include "xtap.h"
 #include "worker.h"
 #include "queue.h"
 #include "tx.h"
@@ -16,6 +17,25 @@
 
 #include <linux/list.h>
 #include <linux/uio.h>
+
+/**
+ * struct xtap_tx_work - work done by one run of the TX handler
+ * @chains: chains taken (and a round's final look at the ring)
+ * @bytes: bytes sent
+ * @descs: descriptors read
+ */
+struct xtap_tx_work {
+	unsigned int chains;
+	size_t bytes;
+	unsigned int descs;
+};
+
+static bool xtap_tx_work_done(const struct xtap_tx_work *w)
+{
+	return w->chains >= XTAP_VQ_WEIGHT_PKTS ||
+	       w->bytes >= XTAP_VQ_WEIGHT_BYTES ||
+	       w->descs >= XTAP_VQ_WEIGHT_DESCS;
+}
 
 enum xtap_tx_status {
 	XTAP_TX_MORE,		/* a full batch went out */
@@ -32,8 +52,10 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
 	if (vq->vhost_hlen) {
 		/* vhost owns the header: strip it, the queue has none. */
-		if (c->len < vq->vhost_hlen)
+		if (c->len < vq->vhost_hlen) {
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_MALFORMED);
 			return;
+		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
 	ret = xtap_queue_write_iter(vq->q, &from, batch);
@@ -44,7 +66,7 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 }
 
 static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
-					 unsigned int *chains, size_t *bytes)
+					 struct xtap_tx_work *w)
 {
 	enum xtap_tx_status status = XTAP_TX_MORE;
 	struct xtap_chain c;
@@ -52,16 +74,22 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 	unsigned int n;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
+		if (w->descs >= XTAP_VQ_WEIGHT_DESCS)
+			break;
 		switch (xtap_vq_get_chain(vq, false, vq->iov, XTAP_VQ_MAX_IOV,
 					  &c)) {
 		case XTAP_CHAIN_OK:
-			xtap_tx_one(vq, &c, &batch, bytes);
+			w->descs += c.ndescs;
+			xtap_tx_one(vq, &c, &batch, &w->bytes);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_BAD:
+			w->descs += c.ndescs;
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_BAD_CHAIN);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_SKIP:
+			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_BAD_CHAIN);
 			continue;
 		case XTAP_CHAIN_EMPTY:
 			status = XTAP_TX_EMPTY;
@@ -72,7 +100,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 		}
 		break;
 	}
-	*chains += n + 1;
+	w->chains += n + 1;
 	if (!list_empty(&batch))
 		xtap_queue_write_flush(vq->q, &batch);
 	xtap_vq_flush_used(vq);
@@ -93,20 +121,18 @@ bool xtap_tx_has_work(struct xtap_vq *vq)
 
 static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 {
-	unsigned int chains = 0;
-	size_t bytes = 0;
+	struct xtap_tx_work w = {};
 
 	lockdep_assert_held(&vq->mutex);
 	if (!xtap_vq_ready(vq))
 		return;
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (chains >= XTAP_VQ_WEIGHT_PKTS ||
-		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
+		if (xtap_tx_work_done(&w)) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_tx_round(vq, &chains, &bytes)) {
+		switch (xtap_tx_round(vq, &w)) {
 		case XTAP_TX_MORE:
 			continue;
 		case XTAP_TX_EMPTY:

@@ -419,6 +419,11 @@ static long xtap_vhost_set_kick(struct xtap_vq *vq, int fd)
 	vq->kick = file;
 	if (file)
 		ret = xtap_poll_start(&vq->kick_poll, vq->worker, file);
+	else if (vq->worker)
+		/* One run: a worker that waited for kicks now listens to
+		 * its queue instead (xtap_rx_park()).
+		 */
+		xtap_worker_queue(vq->worker);
 	if (old)
 		fput(old);
 	return ret;
@@ -453,7 +458,6 @@ static long xtap_vhost_set_vring_num(struct xtap_vq *vq,
 	if (!s.num || s.num > XTAP_VHOST_MAX_RING || !is_power_of_2(s.num))
 		return -EINVAL;
 	vq->num = s.num;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -481,7 +485,6 @@ static long xtap_vhost_set_vring_addr(struct xtap_vq *vq,
 	vq->desc = u64_to_user_ptr(a.desc_user_addr);
 	vq->avail = u64_to_user_ptr(a.avail_user_addr);
 	vq->used = u64_to_user_ptr(a.used_user_addr);
-	vq->stopped = false;
 	if (vq->backend)
 		xtap_worker_queue(vq->worker);
 	return 0;
@@ -501,7 +504,6 @@ static long xtap_vhost_set_vring_base(struct xtap_vq *vq,
 		return -EINVAL;
 	vq->last_avail_idx = s.num;
 	vq->avail_idx = s.num;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -514,8 +516,9 @@ static long xtap_vhost_get_vring_base(struct xtap_vq *vq,
 	};
 
 	lockdep_assert_held(&vq->mutex);
-	/* A snapshot the worker will not move past any more. */
-	vq->stopped = true;
+	/* A read, as upstream's: a running ring goes on (QEMU detaches the
+	 * backend first, so its base does not move).
+	 */
 	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 }
 

@@ -110,7 +110,6 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	atomic_set(&vq->kicks, 0);
 	atomic_set(&vq->wakeups, 0);
 	memset(&vq->counts, 0, sizeof(vq->counts));
-	vq->stopped = false;
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
 	vq->last_used_idx = 0;
@@ -150,17 +149,21 @@ bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit)
 }
 
 /**
- * xtap_vq_ring_aligned() - are ring addresses aligned as virtio requires?
+ * xtap_vq_ring_aligned() - are ring addresses aligned as vhost requires?
  * @desc: user address of the descriptor table
  * @avail: user address of the available ring
  * @used: user address of the used ring
+ *
+ * The rings the device writes or reads as 16- and 32-bit words must be
+ * aligned for them; the descriptor table is read with copies and, as in
+ * upstream vhost, may lie anywhere (virtio asks 16 bytes of the driver,
+ * which is not the device's to enforce).
  *
  * Return: true when they are.
  */
 bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used)
 {
-	return IS_ALIGNED(desc, VRING_DESC_ALIGN_SIZE) &&
-	       IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
+	return IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
 	       IS_ALIGNED(used, VRING_USED_ALIGN_SIZE);
 }
 
@@ -198,8 +201,7 @@ bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used)
  * @vq: the virtqueue, mutex held; called by the owner, whose mm is current
  *
  * Used when a backend is attached: needs a memory table and a complete,
- * accessible ring.  Reads used->idx, enables notifications and restarts a
- * ring stopped by VHOST_GET_VRING_BASE.
+ * accessible ring.  Reads used->idx and enables notifications.
  *
  * Return: 0 or -EFAULT.
  */
@@ -227,7 +229,6 @@ int xtap_vq_start(struct xtap_vq *vq)
 	vq->used_pending = false;
 	vq->notify = true;
 	vq->nheads = 0;
-	vq->stopped = false;
 	return 0;
 }
 
@@ -235,12 +236,12 @@ int xtap_vq_start(struct xtap_vq *vq)
  * xtap_vq_ready() - may the worker process the ring?
  * @vq: the virtqueue, mutex held
  *
- * Return: true when a backend is attached and the ring is not stopped.
+ * Return: true when a backend is attached.
  */
 bool xtap_vq_ready(const struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
-	return vq->q && vq->worker && !vq->stopped;
+	return vq->q && vq->worker;
 }
 
 static int xtap_mem_cmp(const void *a, const void *b)
@@ -489,12 +490,12 @@ static int xtap_vq_add_indirect(struct xtap_vq *vq, const struct vring_desc *d,
 static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 			unsigned int max_iov, struct xtap_chain *c)
 {
-	unsigned int i = c->head, seen = 0, ndescs = 0;
+	unsigned int i = c->head, seen = 0;
 	struct vring_desc d;
 	int ret;
 
 	for (;;) {
-		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_IOV) {
+		if (++seen > vq->num || ++c->ndescs > XTAP_VQ_MAX_IOV) {
 			xtap_vq_error(vq, "descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -505,7 +506,7 @@ static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 		}
 		if (xtap_v16(d.flags) & VRING_DESC_F_INDIRECT)
 			ret = xtap_vq_add_indirect(vq, &d, writable, iov,
-						   max_iov, c, &ndescs);
+						   max_iov, c, &c->ndescs);
 		else
 			ret = xtap_vq_add_desc(vq, &d, writable, iov, max_iov,
 					       c);
@@ -574,6 +575,7 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	c->head = head;
 	c->niov = 0;
 	c->len = 0;
+	c->ndescs = 0;
 	ret = xtap_vq_walk(vq, writable, iov, max_iov, c);
 	if (ret == -ENOBUFS && max_iov < XTAP_VQ_MAX_IOV) {
 		/* Fits on its own, just not behind what the caller has. */

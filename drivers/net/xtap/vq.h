@@ -33,6 +33,12 @@ struct xtap_queue;
  */
 #define XTAP_VQ_WEIGHT_BYTES	0x80000
 #define XTAP_VQ_WEIGHT_PKTS	256
+/* ... and descriptors read: a valid chain may be XTAP_VQ_MAX_IOV mostly
+ * empty ones, so chains and bytes alone would let one run read a quarter
+ * million.  Room for 256 chains of 32 descriptors, more than a TSO frame
+ * needs.
+ */
+#define XTAP_VQ_WEIGHT_DESCS	(XTAP_VQ_WEIGHT_PKTS * 32)
 /* Used elements buffered before they are written to the used ring. */
 #define XTAP_VQ_MAX_HEADS	(2 * XTAP_VQ_MAX_IOV)
 /* Largest total length of one chain. */
@@ -128,8 +134,6 @@ struct xtap_vq_counts {
  * @wakeups: worker thread wake-ups, not yet counted (atomic: counted by
  *	the worker thread without @mutex)
  * @counts: other counters not yet counted in the device
- * @stopped: VHOST_GET_VRING_BASE stopped the ring; it stays stopped until
- *	reconfigured (SET_VRING_NUM/BASE/ADDR) or a backend is attached
  * @kick: kick eventfd file, referenced
  * @call: call eventfd, referenced; may change while running
  * @err: error eventfd, referenced
@@ -174,7 +178,6 @@ struct xtap_vq {
 	atomic_t kicks;
 	atomic_t wakeups;
 	struct xtap_vq_counts counts;
-	bool stopped;
 
 	struct file *kick;
 	struct eventfd_ctx *call;
@@ -226,11 +229,15 @@ enum xtap_chain_status {
  * @head: its head index (valid for OK and BAD)
  * @niov: iovecs filled
  * @len: total length of its buffers
+ * @ndescs: descriptors read for it, indirect ones included (also for a
+ *	BAD chain): the handlers count them into their work budget, since a
+ *	valid chain may hold up to %XTAP_VQ_MAX_IOV zero-length descriptors
  */
 struct xtap_chain {
 	u16 head;
 	unsigned int niov;
 	size_t len;
+	unsigned int ndescs;
 };
 
 /* vq.c */

@@ -50,6 +50,10 @@
  * @XTAP_STAT_TX_DROP_HDR: dropped at read: no vnet header can describe it
  * @XTAP_STAT_TX_DROP_DETACHED: dropped: still queued when the queue was
  *	closed, or did not fit back into the ring (unconsume)
+ * @XTAP_STAT_TX_DROP_GUEST_BUF: dropped by the vhost RX worker: the guest's
+ *	buffers are too small for the frame (no MRG_RXBUF)
+ * @XTAP_STAT_TX_DROP_FAULT: dropped at read: copying it to the reader
+ *	failed (bad user or guest memory)
  * @XTAP_STAT_TX_TRUNCATED: delivered truncated (reader's buffer too short)
  * @XTAP_STAT_TX_STOPS: netdev tx queue stopped at the high watermark
  * @XTAP_STAT_TX_WAKES: netdev tx queue woken at the low watermark
@@ -60,6 +64,8 @@
  * @XTAP_STAT_RX_DROP_NOMEM: dropped: no memory for the skb
  * @XTAP_STAT_RX_DROP_FAULT: dropped: bad user memory
  * @XTAP_STAT_RX_DROP_DOWN: dropped: the interface is down
+ * @XTAP_STAT_RX_DROP_BAD_CHAIN: a guest TX chain that was malformed or had
+ *	an out-of-range head: its frame never reached the queue
  * @XTAP_STAT_BUSY_POLL_HITS: busy polls (of either worker of the queue's
  *	vhost queue pair) that found work
  * @XTAP_STAT_BUSY_POLL_MISSES: busy polls that ended without work
@@ -78,6 +84,8 @@ enum xtap_stat {
 	XTAP_STAT_TX_DROP_NOMEM,
 	XTAP_STAT_TX_DROP_HDR,
 	XTAP_STAT_TX_DROP_DETACHED,
+	XTAP_STAT_TX_DROP_GUEST_BUF,
+	XTAP_STAT_TX_DROP_FAULT,
 	XTAP_STAT_TX_TRUNCATED,
 	XTAP_STAT_TX_STOPS,
 	XTAP_STAT_TX_WAKES,
@@ -88,6 +96,7 @@ enum xtap_stat {
 	XTAP_STAT_RX_DROP_NOMEM,
 	XTAP_STAT_RX_DROP_FAULT,
 	XTAP_STAT_RX_DROP_DOWN,
+	XTAP_STAT_RX_DROP_BAD_CHAIN,
 	XTAP_STAT_BUSY_POLL_HITS,
 	XTAP_STAT_BUSY_POLL_MISSES,
 	XTAP_STAT_BUSY_POLL_NS,
@@ -306,6 +315,7 @@ void xtap_queue_node_del(struct xtap_dev *xt);
 
 /* queue.c */
 void xtap_queue_wake_readers(struct xtap_queue *q);
+void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat);
 unsigned int xtap_queue_ring_size(struct net_device *dev);
 
 /* ethtool.c */

@@ -9,9 +9,9 @@ dir=$(dirname "$0")
 
 require_root
 require_cmd ip insmod rmmod dmesg
-[ -f "$XTAP_KO" ] || skip_all "XTAP_KO not set to a built xtap.ko"
+[ -f "$XTAP_KO" ] || xtap_missing "XTAP_KO not set to a built xtap.ko"
 [ -f "${XTAP_DEBUG_KO:-}" ] ||
-	skip_all "XTAP_DEBUG_KO not set to a debug xtap.ko (make selftests builds one)"
+	xtap_missing "XTAP_DEBUG_KO not set to a debug xtap.ko (make selftests builds one)"
 
 dev=xtds$$
 debug=0

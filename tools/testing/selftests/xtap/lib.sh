@@ -3,6 +3,13 @@
 # Helpers for xtap's shell selftests.  Each script sources this file, runs
 # check lines, and ends with ksft_finish, which prints kselftest-style totals
 # (read by vm/guest.sh) and exits 0 (all passed), 1 (any failed) or 4 (skipped).
+#
+# A skip is only for a missing prerequisite that is not xtap itself (a tool,
+# root, a kernel feature).  xtap missing or broken (module not loaded, a
+# device or node that cannot be created, QEMU unable to attach) goes through
+# require_xtap, xtap_missing or xtap_problem: a failure when XTAP_REQUIRED=1,
+# which the VM runner exports once it has loaded xtap, a skip when the
+# script is run by hand elsewhere.
 
 ksft_skip=4
 KSFT_PASS=0
@@ -23,10 +30,34 @@ fail() {
 	echo "not ok $KSFT_N $*"
 }
 
-# skip_all REASON: the whole script cannot run here.
+# skip_all REASON: the rest of the script cannot run here.  Checks that
+# failed before still count: the script then ends as a failure.
 skip_all() {
 	echo "# SKIP: $*"
+	if [ "$KSFT_FAIL" -gt 0 ]; then
+		ksft_finish
+	fi
 	exit $ksft_skip
+}
+
+# xtap_missing REASON: a piece of xtap itself is missing or broken; the
+# rest of the script cannot run.  A failure under XTAP_REQUIRED=1.
+xtap_missing() {
+	if [ "${XTAP_REQUIRED:-0}" = 1 ]; then
+		fail "$*"
+		ksft_finish
+	fi
+	skip_all "$* (XTAP_REQUIRED is not set)"
+}
+
+# xtap_problem REASON: as xtap_missing, for one check: the script goes on.
+xtap_problem() {
+	if [ "${XTAP_REQUIRED:-0}" = 1 ]; then
+		fail "$*"
+	else
+		echo "# SKIP $* (XTAP_REQUIRED is not set)"
+		KSFT_SKIP=$((KSFT_SKIP + 1))
+	fi
 }
 
 # check DESCRIPTION CMD...: pass when CMD succeeds.

@@ -8,7 +8,7 @@ dir=$(dirname "$0")
 
 require_root
 require_cmd ip insmod rmmod dmesg
-[ -f "$XTAP_KO" ] || skip_all "XTAP_KO not set to a built xtap.ko"
+[ -f "$XTAP_KO" ] || xtap_missing "XTAP_KO not set to a built xtap.ko"
 xtap_loaded && rmmod xtap
 
 cycles=20
@@ -28,6 +28,12 @@ for i in $(seq 1 $cycles); do
 	good=$((good + 1))
 done
 if [ $good = $cycles ]; then ok "$cycles load/unload cycles"; fi
+# The balance below means something only if the pairs were logged: each
+# cycle created one device and one vhost instance (dyndbg=+p took effect).
+for kind in device vhost; do
+	n=$(dmesg | grep -c -E "xtap: $kind [0-9]+ created$")
+	check "$kind lifetimes logged ($n >= $good)" test "$n" -ge "$good" -a "$n" -gt 0
+done
 check "every device freed" test "$(xtap_live_objects device)" = 0
 check "every vhost instance freed" test "$(xtap_live_objects vhost)" = 0
 check "module unloaded at the end" test ! -d /sys/module/xtap

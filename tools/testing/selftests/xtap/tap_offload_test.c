@@ -223,14 +223,28 @@ TEST_F(off, setoffload_selects_features)
 		{ TUN_F_CSUM, 1, 0 },
 		{ TUN_F_CSUM | TUN_F_TSO4, 1, 1 },
 		{ TUN_F_CSUM | TUN_F_TSO6 | TUN_F_TSO_ECN, 1, 1 },
-		{ TUN_F_TSO4 | TUN_F_TSO6, 0, 0 },	/* TSO needs CSUM */
-		{ TUN_F_UFO, 0, 0 },
 		{ TUN_F_CSUM | TUN_F_UFO, 1, 0 },
 		{ 0x1f, 1, 1 },
 		{ 0, 0, 0 },
 	};
+	/* As tun: TSO and UFO need CSUM, TSO_ECN needs TSO; refused, and
+	 * the features stay as they were.
+	 */
+	static const unsigned long refused[] = {
+		TUN_F_TSO4, TUN_F_TSO6 | TUN_F_TSO_ECN, TUN_F_UFO,
+		TUN_F_CSUM | TUN_F_TSO_ECN, 0x20,
+	};
 	unsigned int i;
 
+	ASSERT_EQ(0, ioctl(self->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4));
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, TUNSETOFFLOAD, refused[i]))
+			TH_LOG("offload %#lx accepted", refused[i]);
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(1, tapq_feature(self->name, ETHTOOL_GTSO))
+			TH_LOG("offload %#lx changed TSO", refused[i]);
+	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ASSERT_EQ(0, ioctl(self->fd, TUNSETOFFLOAD, cases[i].arg));
 		EXPECT_EQ(cases[i].csum,
@@ -309,6 +323,33 @@ TEST_F(off, malformed_vnet_headers_rejected)
 	/* GSO TCP with a checksum offset that is not the TCP one. */
 	vh.csum_offset = 6;
 	REJECT("TCP GSO with the UDP csum_offset", &vh, flen);
+
+	/*
+	 * GSO on a frame whose Ethernet type cannot carry it (type 0, or the
+	 * other IP version): the GSO type and the frame's protocol must agree,
+	 * with or without NEEDS_CSUM.
+	 */
+	memset(&vh, 0, sizeof(vh));
+	vh.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	vh.gso_size = 50;
+	vh.hdr_len = 42;
+	self->frame[12] = 0;
+	self->frame[13] = 0;
+	REJECT("UDP GSO on Ethernet type 0", &vh, flen);
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.csum_start = 34;
+	vh.csum_offset = 6;
+	REJECT("UDP GSO with NEEDS_CSUM on Ethernet type 0", &vh, flen);
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.csum_offset = 16;
+	REJECT("TCPv4 GSO on Ethernet type 0", &vh, flen);
+	self->frame[12] = 0x86;
+	self->frame[13] = 0xdd;
+	REJECT("TCPv4 GSO on an IPv6 Ethernet type", &vh, flen);
+	self->frame[12] = 0x08;
+	self->frame[13] = 0x00;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	REJECT("TCPv6 GSO on an IPv4 Ethernet type", &vh, flen);
 
 	/* Longer than 64 KiB plus headers. */
 	big = 65535 + 18 + 1;

@@ -381,11 +381,17 @@ TEST_F(tq, carrier_follows_attached_queues)
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
 	EXPECT_EQ(0, set_queue(self->fd, IFF_DETACH_QUEUE));
 	EXPECT_EQ(0, tapq_sysfs_long(self->name, "carrier"));
-	/* Idempotent, as QEMU needs. */
-	EXPECT_EQ(0, set_queue(self->fd, IFF_DETACH_QUEUE));
+	/* As tun: detaching a detached queue is EINVAL (QEMU never does). */
+	errno = 0;
+	EXPECT_EQ(-1, set_queue(self->fd, IFF_DETACH_QUEUE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, tapq_sysfs_long(self->name, "carrier"));
 	EXPECT_EQ(0, set_queue(self->fd, IFF_ATTACH_QUEUE));
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
-	EXPECT_EQ(0, set_queue(self->fd, IFF_ATTACH_QUEUE));
+	/* ... and so is attaching an attached one. */
+	errno = 0;
+	EXPECT_EQ(-1, set_queue(self->fd, IFF_ATTACH_QUEUE));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(1, tapq_sysfs_long(self->name, "carrier"));
 }
 
@@ -612,6 +618,39 @@ TEST_F(tq, short_read_buffers)
 	EXPECT_EQ(HDR10 + 30, read(self->fd, buf, HDR10 + 30));
 	EXPECT_EQ(0, memcmp(buf + HDR10, tapq_peer_mac, 6));
 	EXPECT_EQ(tr0 + 1, tapq_stat(self->name, "tx_truncated"));
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+	close(s);
+}
+
+/* A read into bad memory: EFAULT, and the frame it lost is a counted drop. */
+TEST_F(tq, read_fault_is_a_counted_drop)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(4245) };
+	long long fault0, dropped0;
+	char msg[100] = "fault";
+	void *volatile bad = (void *)8;
+	uint8_t buf[256];
+	int s;
+
+	tapq_drain(self->fd);
+	fault0 = tapq_stat(self->name, "tx_drop_fault");
+	ASSERT_LE(0, fault0);
+	dropped0 = tapq_sysfs_long(self->name, "statistics/tx_dropped");
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, s);
+	inet_pton(AF_INET, TAPQ_PEER_IP, &dst.sin_addr);
+	ASSERT_EQ((ssize_t)sizeof(msg),
+		  sendto(s, msg, sizeof(msg), 0, (void *)&dst, sizeof(dst)));
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, bad, sizeof(buf)));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(fault0 + 1, tapq_stat(self->name, "tx_drop_fault"));
+	EXPECT_EQ(dropped0 + 1,
+		  tapq_sysfs_long(self->name, "statistics/tx_dropped"));
+	/* the frame is gone, not left for the next read */
 	errno = 0;
 	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
 	EXPECT_EQ(EAGAIN, errno);

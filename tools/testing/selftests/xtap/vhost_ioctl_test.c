@@ -449,6 +449,13 @@ TEST_F(vh, vring_addr)
 	b = a;
 	b.index = 2;
 	EXPECT_EQ(ENOBUFS, vio(self->vfd, VHOST_SET_VRING_ADDR, &b));
+	/* No alignment asked of the descriptor table, as upstream. */
+	b = a;
+	b.desc_user_addr += 8;
+	EXPECT_EQ(0, vio(self->vfd, VHOST_SET_VRING_ADDR, &b));
+	b.desc_user_addr -= 7;
+	EXPECT_EQ(0, vio(self->vfd, VHOST_SET_VRING_ADDR, &b));
+	EXPECT_EQ(0, vio(self->vfd, VHOST_SET_VRING_ADDR, &a));
 	b = a;
 	b.avail_user_addr += 1;
 	EXPECT_EQ(EINVAL, vio(self->vfd, VHOST_SET_VRING_ADDR, &b));
