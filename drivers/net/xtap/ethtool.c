@@ -8,6 +8,7 @@
 #include "xtap.h"
 
 #include <linux/ethtool.h>
+#include <linux/math64.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 
@@ -23,6 +24,11 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_TX_STOPS]		= "tx_stops",
 	[XTAP_STAT_TX_WAKES]		= "tx_wakes",
 	[XTAP_STAT_TX_BUSY]		= "tx_busy",
+	[XTAP_STAT_TX_XDP_XMIT]		= "xdp_xmit",
+	[XTAP_STAT_TX_XDP_XMIT_DROPS]	= "xdp_xmit_drops",
+	[XTAP_STAT_TX_BATCHES]		= "tx_batches",
+	[XTAP_STAT_TX_BATCH_FRAMES]	= "tx_batch_frames",
+	[XTAP_STAT_TX_BATCH_AVG]	= "tx_batch_avg",
 	[XTAP_STAT_RX_PACKETS]		= "rx_packets",
 	[XTAP_STAT_RX_BYTES]		= "rx_bytes",
 	[XTAP_STAT_RX_DROP_MALFORMED]	= "rx_drop_malformed",
@@ -52,6 +58,14 @@ static void xtap_get_strings(struct net_device *dev, u32 sset, u8 *buf)
 			ethtool_sprintf(&buf, "q%u_%s", q, xtap_stat_names[i]);
 }
 
+/* The derived average size of the RX worker's batches, of one set. */
+static void xtap_tx_batch_avg(u64 *v)
+{
+	v[XTAP_STAT_TX_BATCH_AVG] = v[XTAP_STAT_TX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_TX_BATCH_FRAMES],
+			  v[XTAP_STAT_TX_BATCHES]) : 0;
+}
+
 static void xtap_get_ethtool_stats(struct net_device *dev,
 				   struct ethtool_stats *stats, u64 *data)
 {
@@ -65,7 +79,9 @@ static void xtap_get_ethtool_stats(struct net_device *dev,
 		xtap_stats_read(xt, q, slot);
 		for (i = 0; i < XTAP_STAT_NUM; i++)
 			data[i] += slot[i];
+		xtap_tx_batch_avg(slot);
 	}
+	xtap_tx_batch_avg(data);
 }
 
 static void xtap_get_drvinfo(struct net_device *dev,

@@ -52,6 +52,15 @@
  * @XTAP_STAT_TX_STOPS: netdev tx queue stopped at the high watermark
  * @XTAP_STAT_TX_WAKES: netdev tx queue woken at the low watermark
  * @XTAP_STAT_TX_BUSY: frame handed back to the qdisc (NETDEV_TX_BUSY)
+ * @XTAP_STAT_TX_XDP_XMIT: xdp_frames ndo_xdp_xmit put into a queue ring
+ *	(also counted in tx_packets and tx_bytes)
+ * @XTAP_STAT_TX_XDP_XMIT_DROPS: xdp_frames ndo_xdp_xmit dropped: ring
+ *	full, no queue attached, or a multi-buffer frame
+ * @XTAP_STAT_TX_BATCHES: batches the vhost RX worker delivered to the
+ *	guest (one used-ring update and at most one signal each)
+ * @XTAP_STAT_TX_BATCH_FRAMES: frames in those batches
+ * @XTAP_STAT_TX_BATCH_AVG: never counted; ethtool -S reports
+ *	tx_batch_frames / tx_batches here
  * @XTAP_STAT_RX_PACKETS: frames handed to the stack
  * @XTAP_STAT_RX_BYTES: bytes of those frames
  * @XTAP_STAT_RX_DROP_MALFORMED: rejected: malformed vnet header or frame
@@ -72,6 +81,11 @@ enum xtap_stat {
 	XTAP_STAT_TX_STOPS,
 	XTAP_STAT_TX_WAKES,
 	XTAP_STAT_TX_BUSY,
+	XTAP_STAT_TX_XDP_XMIT,
+	XTAP_STAT_TX_XDP_XMIT_DROPS,
+	XTAP_STAT_TX_BATCHES,
+	XTAP_STAT_TX_BATCH_FRAMES,
+	XTAP_STAT_TX_BATCH_AVG,
 	XTAP_STAT_RX_PACKETS,
 	XTAP_STAT_RX_BYTES,
 	XTAP_STAT_RX_DROP_MALFORMED,
