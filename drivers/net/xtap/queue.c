@@ -291,6 +291,74 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  */
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
 {
+	return xtap_queue_read_ptr_bulk(q, ptr, to, NULL);
+}
+
+/**
+ * xtap_queue_frames_return() - return delivered xdp_frames together
+ * @done: the frames; empty on return
+ *
+ * One xdp_return_frame_bulk() section (BHs off, RCU held) for all of them:
+ * frames of one page_pool go back to it in bulk.
+ *
+ * Context: process or softirq context.
+ */
+void xtap_queue_frames_return(struct xtap_frame_bulk *done)
+{
+	struct xdp_frame_bulk bq;
+	unsigned int i;
+
+	if (!done->n)
+		return;
+	xdp_frame_bulk_init(&bq);
+	local_bh_disable();
+	rcu_read_lock();
+	for (i = 0; i < done->n; i++)
+		xdp_return_frame_bulk(done->frames[i], &bq);
+	xdp_flush_frame_bulk(&bq);
+	rcu_read_unlock();
+	local_bh_enable();
+	done->n = 0;
+}
+
+/**
+ * xtap_queue_count_batch() - count one batch a reader delivered
+ * @q: the queue
+ * @frames: frames in the batch, at least 1
+ *
+ * Context: any; never sleeps.
+ */
+void xtap_queue_count_batch(struct xtap_queue *q, unsigned int frames)
+{
+	struct xtap_dev *xt;
+	unsigned int slot;
+
+	rcu_read_lock();
+	xt = rcu_dereference(q->xt);
+	if (xt) {
+		slot = xtap_queue_slot(xt, q);
+		xtap_stats_inc(xt, slot, XTAP_STAT_TX_BATCHES);
+		xtap_stats_add(xt, slot, XTAP_STAT_TX_BATCH_FRAMES, frames);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * xtap_queue_read_ptr_bulk() - xtap_queue_read_ptr(), returning xdp_frames
+ *	in bulk
+ * @q: the queue the entry was taken from
+ * @ptr: the entry (skb or tagged xdp_frame)
+ * @to: destination, as for xtap_queue_read_ptr()
+ * @done: where a delivered xdp_frame goes, for xtap_queue_frames_return();
+ *	NULL to return it at once
+ *
+ * Context: process context; may sleep (copies to user memory).
+ * Return: as xtap_queue_read_ptr().
+ */
+ssize_t xtap_queue_read_ptr_bulk(struct xtap_queue *q, void *ptr,
+				 struct iov_iter *to,
+				 struct xtap_frame_bulk *done)
+{
 	unsigned long p = (unsigned long)ptr;
 	int hdr_sz = xtap_queue_vnet_hdr_len(q);
 	size_t avail = iov_iter_count(to);
@@ -336,7 +404,13 @@ ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to
 			ret = -EFAULT;
 			goto free;
 		}
-		xdp_return_frame(frame);
+		if (done) {
+			if (done->n == XTAP_FRAME_BULK)
+				xtap_queue_frames_return(done);
+			done->frames[done->n++] = frame;
+		} else {
+			xdp_return_frame(frame);
+		}
 	} else {
 		if (skb_copy_datagram_iter(skb, 0, to, n)) {
 			ret = -EFAULT;

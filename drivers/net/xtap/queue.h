@@ -37,6 +37,7 @@
 struct file;
 struct iov_iter;
 struct list_head;
+struct xdp_frame;
 struct xtap_queue;
 
 /* The largest vnet header (VIRTIO_NET_F_HASH_REPORT layout); the smaller
@@ -51,6 +52,21 @@ struct xtap_vnet_hdr {
 
 /* Bit 0 of a ring entry: the entry is an xdp_frame, not an sk_buff. */
 #define XTAP_PTR_XDP	0x1UL
+
+/* Most delivered xdp_frames one struct xtap_frame_bulk holds. */
+#define XTAP_FRAME_BULK	64
+
+/**
+ * struct xtap_frame_bulk - delivered xdp_frames waiting to be returned
+ * @n: frames in @frames
+ * @frames: the frames, returned together by xtap_queue_frames_return()
+ *
+ * Owned by one reader (on its stack); no lock.
+ */
+struct xtap_frame_bulk {
+	unsigned int n;
+	struct xdp_frame *frames[XTAP_FRAME_BULK];
+};
 
 /* node.c */
 struct xtap_queue *xtap_queue_from_file(struct file *file);
@@ -71,6 +87,11 @@ void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
 			    struct iov_iter *to);
+ssize_t xtap_queue_read_ptr_bulk(struct xtap_queue *q, void *ptr,
+				 struct iov_iter *to,
+				 struct xtap_frame_bulk *done);
+void xtap_queue_frames_return(struct xtap_frame_bulk *done);
+void xtap_queue_count_batch(struct xtap_queue *q, unsigned int frames);
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_ring_empty(struct xtap_queue *q);
 
@@ -113,6 +134,15 @@ bool xtap_queue_ring_empty(struct xtap_queue *q);
  *   header; both counted as tx_drop_hdr).  When @to is shorter than the
  *   header plus frame, the frame is truncated, counted (tx_truncated, the
  *   netdev's tx_errors), and the bytes written are returned.
+ *   An xdp_frame (from ndo_xdp_xmit or XDP_TX) gets a zeroed vnet header
+ *   (no checksum or GSO state; num_buffers 1).
+ * xtap_queue_read_ptr_bulk(): the same, but a delivered xdp_frame is not
+ *   returned at once: it joins @done, and xtap_queue_frames_return()
+ *   returns all of @done with xdp_return_frame_bulk() in one RCU section
+ *   (read_ptr_bulk does that itself when @done is full).  Entries that
+ *   fail are freed at once as with xtap_queue_read_ptr().
+ * xtap_queue_count_batch(): counts one batch of @frames frames delivered
+ *   by a reader (tx_batches, tx_batch_frames).  Never sleeps.
  * xtap_queue_ptr_free(): frees a ring entry without delivering it (not
  *   counted: the caller counts the drop if it is one).
  * xtap_queue_ring_empty(): lockless "ring looks empty" test for pollers.

@@ -6,7 +6,10 @@
  * time from the queue ring into a private array, gathers guest buffers for
  * each frame (several chains with MRG_RXBUF), lets the queue copy header
  * and frame into them, and publishes the used elements of a whole batch
- * with one signal.
+ * with one signal.  The ring holds skbs and xdp_frames (ndo_xdp_xmit,
+ * XDP_TX) alike; an xdp_frame gets a zeroed vnet header (it carries no
+ * checksum or GSO state), and the xdp_frames of a batch are returned with
+ * xdp_return_frame_bulk() once the batch is published.
  *
  * When the guest has no buffers left the worker keeps the frames it holds,
  * stops taking more and waits for a kick; the queue ring fills up and the
@@ -82,6 +85,16 @@ static void xtap_rx_make_room(struct xtap_vq *vq)
 	if (vq->nheads + XTAP_VQ_MAX_IOV + 1 > XTAP_VQ_MAX_HEADS)
 		xtap_vq_flush_used(vq);
 }
+
+/**
+ * struct xtap_rx_batch - what one round delivered
+ * @frames: frames written into guest buffers
+ * @done: the xdp_frames among them, returned when the round ends
+ */
+struct xtap_rx_batch {
+	unsigned int frames;
+	struct xtap_frame_bulk done;
+};
 
 /* Return what was gathered so far with length 0 and start over. */
 static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
@@ -187,7 +200,7 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 
 /* Deliver the frame at the head of vq->rxq, or leave it there. */
 static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
-				       size_t *bytes)
+				       size_t *bytes, struct xtap_rx_batch *b)
 {
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
 	int qh = xtap_queue_vnet_hdr_len(vq->q);
@@ -217,7 +230,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
 	hdr_at = to;
 	iov_iter_advance(&to, vq->vhost_hlen);
-	ret = xtap_queue_read_ptr(vq->q, ptr, &to);
+	ret = xtap_queue_read_ptr_bulk(vq->q, ptr, &to, &b->done);
 	if (ret < 0)
 		goto err;
 	written = vq->vhost_hlen + ret;
@@ -244,6 +257,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	vq->stats.packets++;
 	vq->stats.bytes += written;
 	*bytes += written;
+	b->frames++;
 	return XTAP_RX_DONE;
 
 err:
@@ -262,20 +276,26 @@ err_used:
 	return XTAP_RX_DONE;
 }
 
+/* One batch: up to XTAP_VQ_BATCH frames, their used elements published
+ * together with one signal, the xdp_frames among them returned together.
+ */
 static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 					 unsigned int *packets, size_t *bytes)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
+	struct xtap_rx_batch b;
 	unsigned int n;
 	void *ptr;
 
+	b.frames = 0;
+	b.done.n = 0;
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
 		ptr = xtap_rx_peek(vq);
 		if (!ptr) {
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(vq, ptr, bytes);
+		st = xtap_rx_one(vq, ptr, bytes, &b);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -283,6 +303,10 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 	*packets += n + 1;
 	xtap_vq_flush_used(vq);
 	xtap_vq_signal(vq);
+	/* The guest has the data: the frames can go back to their owners. */
+	xtap_queue_frames_return(&b.done);
+	if (b.frames)
+		xtap_queue_count_batch(vq->q, b.frames);
 	return st;
 }
 
