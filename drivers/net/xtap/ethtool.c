@@ -8,6 +8,7 @@
 #include "xtap.h"
 
 #include <linux/ethtool.h>
+#include <linux/math64.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 
@@ -29,7 +30,25 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+	[XTAP_STAT_RX_XDP_PASS]		= "xdp_pass",
+	[XTAP_STAT_RX_XDP_DROP]		= "xdp_drop",
+	[XTAP_STAT_RX_XDP_TX]		= "xdp_tx",
+	[XTAP_STAT_RX_XDP_TX_ERR]	= "xdp_tx_err",
+	[XTAP_STAT_RX_XDP_REDIRECT]	= "xdp_redirect",
+	[XTAP_STAT_RX_XDP_REDIRECT_ERR]	= "xdp_redirect_err",
+	[XTAP_STAT_RX_XDP_ABORTED]	= "xdp_aborted",
+	[XTAP_STAT_RX_XDP_GENERIC]	= "xdp_generic",
+	[XTAP_STAT_RX_BATCHES]		= "rx_batches",
+	[XTAP_STAT_RX_BATCH_FRAMES]	= "rx_batch_frames",
+	[XTAP_STAT_RX_BATCH_AVG]	= "rx_batch_avg",
 };
+
+/* Fill in the derived average batch size of one set of counters. */
+static void xtap_batch_avg(u64 *v)
+{
+	v[XTAP_STAT_RX_BATCH_AVG] = v[XTAP_STAT_RX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_RX_BATCH_FRAMES], v[XTAP_STAT_RX_BATCHES]) : 0;
+}
 
 /* Device totals, then each queue slot's counters. */
 static int xtap_get_sset_count(struct net_device *dev, int sset)
@@ -65,7 +84,9 @@ static void xtap_get_ethtool_stats(struct net_device *dev,
 		xtap_stats_read(xt, q, slot);
 		for (i = 0; i < XTAP_STAT_NUM; i++)
 			data[i] += slot[i];
+		xtap_batch_avg(slot);
 	}
+	xtap_batch_avg(data);
 }
 
 static void xtap_get_drvinfo(struct net_device *dev,

@@ -12,6 +12,7 @@
 #include "queue.h"
 
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/log2.h>
 #include <linux/poll.h>
@@ -400,6 +401,24 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
 	return skb;
 }
 
+/* Frames that keep the skb path meet the native program through generic
+ * XDP, so none bypasses it.  Returns true when the skb is to be passed on;
+ * false when the program took it (dropped, redirected or sent back).
+ * Called under rcu_read_lock().
+ */
+static bool xtap_queue_xdp_generic(struct xtap_dev *xt, struct sk_buff *skb)
+{
+	struct bpf_prog *prog;
+	int act = XDP_PASS;
+
+	local_bh_disable();
+	prog = rcu_dereference(xt->xdp_prog);
+	if (prog)
+		act = do_xdp_generic(prog, skb);
+	local_bh_enable();
+	return act == XDP_PASS;
+}
+
 /**
  * xtap_queue_write_iter() - hand one frame from a writer to the stack
  * @q: the queue
@@ -408,7 +427,8 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *	xtap_queue_write_flush()
  *
  * Validates the header, builds an skb with the checksum and GSO fields
- * applied, and hands it to the stack (netif_receive_skb() with BHs
+ * applied, runs the device's XDP program on it (generic XDP) if it has one,
+ * and hands it to the stack (netif_receive_skb() with BHs
  * disabled) or appends it to @batch.  Every failure but -EBADFD is counted
  * as a drop of its own reason.
  *
@@ -489,6 +509,13 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 	skb_record_rx_queue(skb, xtap_queue_slot(xt, q));
+	if (unlikely(rcu_access_pointer(xt->xdp_prog)) &&
+	    !xtap_queue_xdp_generic(xt, skb)) {
+		xtap_stats_inc(xt, xtap_queue_slot(xt, q),
+			       XTAP_STAT_RX_XDP_GENERIC);
+		rcu_read_unlock();
+		return total;
+	}
 	xtap_stats_pkt(xt, xtap_queue_slot(xt, q), XTAP_STAT_RX_PACKETS, len);
 	if (batch) {
 		list_add_tail(&skb->list, batch);

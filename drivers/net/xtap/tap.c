@@ -232,7 +232,11 @@ static void xtap_get_stats64(struct net_device *dev,
 	s->rx_dropped = v[XTAP_STAT_RX_DROP_MALFORMED] +
 			v[XTAP_STAT_RX_DROP_NOMEM] +
 			v[XTAP_STAT_RX_DROP_FAULT] +
-			v[XTAP_STAT_RX_DROP_DOWN];
+			v[XTAP_STAT_RX_DROP_DOWN] +
+			v[XTAP_STAT_RX_XDP_DROP] +
+			v[XTAP_STAT_RX_XDP_TX_ERR] +
+			v[XTAP_STAT_RX_XDP_REDIRECT_ERR] +
+			v[XTAP_STAT_RX_XDP_ABORTED];
 	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 }
@@ -269,6 +273,10 @@ static int xtap_dev_init(struct net_device *dev)
 		for_each_possible_cpu(cpu)
 			u64_stats_init(&per_cpu_ptr(xt->stats[i], cpu)->syncp);
 	}
+	if (xtap_xdp_init(xt)) {
+		xtap_free_stats(xt);
+		return -ENOMEM;
+	}
 	xt->id = atomic64_inc_return(&xtap_dev_ids);
 	pr_debug("device %llu created\n", xt->id);
 	return 0;
@@ -289,6 +297,7 @@ static const struct net_device_ops xtap_netdev_ops = {
 	.ndo_get_stats64	= xtap_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_bpf		= xtap_xdp_bpf,
 };
 
 /* Runs when the net_device is freed: after unregistration and an RCU grace
@@ -298,6 +307,7 @@ static void xtap_dev_free(struct net_device *dev)
 {
 	struct xtap_dev *xt = netdev_priv(dev);
 
+	xtap_xdp_uninit(xt);
 	xtap_free_stats(xt);
 	pr_debug("device %llu destroyed\n", xt->id);
 }

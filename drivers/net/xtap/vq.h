@@ -23,6 +23,7 @@ struct eventfd_ctx;
 struct file;
 struct vhost_memory_region;
 struct xtap_queue;
+struct xtap_write_batch;
 
 /* Most iovecs (and descriptors) one chain, or one RX packet, may use. */
 #define XTAP_VQ_MAX_IOV		1024
@@ -123,6 +124,7 @@ struct xtap_vq_stats {
  * @heads: used elements not yet written to the used ring
  * @nheads: entries in @heads
  * @iov: iovec scratch space, XTAP_VQ_MAX_IOV entries
+ * @wb: frames of the current TX round, XDP buffers and skbs (TX only)
  * @rxq: pointers taken from the queue ring but not yet delivered (RX)
  * @rxq_head: first valid entry of @rxq
  * @rxq_count: valid entries of @rxq
@@ -169,6 +171,7 @@ struct xtap_vq {
 	struct vring_used_elem *heads;
 	unsigned int nheads;
 	struct iovec *iov;
+	struct xtap_write_batch *wb;
 	void *rxq[XTAP_VQ_BATCH];
 	unsigned int rxq_head;
 	unsigned int rxq_count;
