@@ -35,7 +35,30 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+	[XTAP_STAT_RX_XDP_PASS]		= "xdp_pass",
+	[XTAP_STAT_RX_XDP_DROP]		= "xdp_drop",
+	[XTAP_STAT_RX_XDP_TX]		= "xdp_tx",
+	[XTAP_STAT_RX_XDP_TX_ERR]	= "xdp_tx_err",
+	[XTAP_STAT_RX_XDP_REDIRECT]	= "xdp_redirect",
+	[XTAP_STAT_RX_XDP_REDIRECT_ERR]	= "xdp_redirect_err",
+	[XTAP_STAT_RX_XDP_ABORTED]	= "xdp_aborted",
+	[XTAP_STAT_RX_XDP_GENERIC]	= "xdp_generic",
+	[XTAP_STAT_RX_BATCHES]		= "rx_batches",
+	[XTAP_STAT_RX_BATCH_FRAMES]	= "rx_batch_frames",
+	[XTAP_STAT_RX_BATCH_AVG]	= "rx_batch_avg",
 };
+
+/* Fill in the derived average batch sizes of one set of counters: the
+ * native XDP batches of written frames (rx) and the vhost RX worker's
+ * batches toward the guest (tx).
+ */
+static void xtap_batch_avg(u64 *v)
+{
+	v[XTAP_STAT_RX_BATCH_AVG] = v[XTAP_STAT_RX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_RX_BATCH_FRAMES], v[XTAP_STAT_RX_BATCHES]) : 0;
+	v[XTAP_STAT_TX_BATCH_AVG] = v[XTAP_STAT_TX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_TX_BATCH_FRAMES], v[XTAP_STAT_TX_BATCHES]) : 0;
+}
 
 /* Device totals, then each queue slot's counters. */
 static int xtap_get_sset_count(struct net_device *dev, int sset)
@@ -58,14 +81,6 @@ static void xtap_get_strings(struct net_device *dev, u32 sset, u8 *buf)
 			ethtool_sprintf(&buf, "q%u_%s", q, xtap_stat_names[i]);
 }
 
-/* The derived average size of the RX worker's batches, of one set. */
-static void xtap_tx_batch_avg(u64 *v)
-{
-	v[XTAP_STAT_TX_BATCH_AVG] = v[XTAP_STAT_TX_BATCHES] ?
-		div64_u64(v[XTAP_STAT_TX_BATCH_FRAMES],
-			  v[XTAP_STAT_TX_BATCHES]) : 0;
-}
-
 static void xtap_get_ethtool_stats(struct net_device *dev,
 				   struct ethtool_stats *stats, u64 *data)
 {
@@ -79,9 +94,9 @@ static void xtap_get_ethtool_stats(struct net_device *dev,
 		xtap_stats_read(xt, q, slot);
 		for (i = 0; i < XTAP_STAT_NUM; i++)
 			data[i] += slot[i];
-		xtap_tx_batch_avg(slot);
+		xtap_batch_avg(slot);
 	}
-	xtap_tx_batch_avg(data);
+	xtap_batch_avg(data);
 }
 
 static void xtap_get_drvinfo(struct net_device *dev,
@@ -108,7 +123,7 @@ static void xtap_get_ringparam(struct net_device *dev,
 			       struct netlink_ext_ack *extack)
 {
 	/* The queue rings carry the netdev's tx direction. */
-	ring->tx_max_pending = XTAP_RING_MAX;
+	ring->tx_max_pending = XTAP_RING_MAX_SIZE;
 	ring->tx_pending = xtap_queue_ring_size(dev);
 }
 

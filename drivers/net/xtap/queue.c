@@ -12,6 +12,7 @@
 #include "queue.h"
 
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/log2.h>
 #include <linux/poll.h>
@@ -22,7 +23,7 @@
 #include <net/xdp.h>
 
 /* Longest frame accepted from a writer: a 64 KiB GSO frame with headers. */
-#define XTAP_MAX_FRAME		(65535 + VLAN_ETH_HLEN)
+#define XTAP_MAX_FRAME		(ETH_MAX_MTU + VLAN_ETH_HLEN)
 /* Bytes put in the linear part of a large frame when hdr_len is smaller. */
 #define XTAP_COPY_MIN		256
 
@@ -41,13 +42,13 @@ static bool xtap_vnet_le(void)
  * @dev: the device
  *
  * Return: dev->tx_queue_len rounded up to a power of two, within
- * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX.
+ * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX_SIZE.
  */
 unsigned int xtap_queue_ring_size(struct net_device *dev)
 {
 	unsigned int len = READ_ONCE(dev->tx_queue_len);
 
-	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX);
+	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX_SIZE);
 	return roundup_pow_of_two(len);
 }
 
@@ -474,6 +475,24 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
 	return skb;
 }
 
+/* Frames that keep the skb path meet the native program through generic
+ * XDP, so none bypasses it.  Returns true when the skb is to be passed on;
+ * false when the program took it (dropped, redirected or sent back).
+ * Called under rcu_read_lock().
+ */
+static bool xtap_queue_xdp_generic(struct xtap_dev *xt, struct sk_buff *skb)
+{
+	struct bpf_prog *prog;
+	int act = XDP_PASS;
+
+	local_bh_disable();
+	prog = rcu_dereference(xt->xdp_prog);
+	if (prog)
+		act = do_xdp_generic(prog, skb);
+	local_bh_enable();
+	return act == XDP_PASS;
+}
+
 /**
  * xtap_queue_write_iter() - hand one frame from a writer to the stack
  * @q: the queue
@@ -482,7 +501,8 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *	xtap_queue_write_flush()
  *
  * Validates the header, builds an skb with the checksum and GSO fields
- * applied, and hands it to the stack (netif_receive_skb() with BHs
+ * applied, runs the device's XDP program on it (generic XDP) if it has one,
+ * and hands it to the stack (netif_receive_skb() with BHs
  * disabled) or appends it to @batch.  Every failure but -EBADFD is counted
  * as a drop of its own reason.
  *
@@ -563,6 +583,13 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 	skb_record_rx_queue(skb, xtap_queue_slot(xt, q));
+	if (unlikely(rcu_access_pointer(xt->xdp_prog)) &&
+	    !xtap_queue_xdp_generic(xt, skb)) {
+		xtap_stats_inc(xt, xtap_queue_slot(xt, q),
+			       XTAP_STAT_RX_XDP_GENERIC);
+		rcu_read_unlock();
+		return total;
+	}
 	xtap_stats_pkt(xt, xtap_queue_slot(xt, q), XTAP_STAT_RX_PACKETS, len);
 	if (batch) {
 		list_add_tail(&skb->list, batch);

@@ -39,6 +39,7 @@ struct iov_iter;
 struct list_head;
 struct xdp_frame;
 struct xtap_queue;
+struct xtap_write_batch;
 
 /* The largest vnet header (VIRTIO_NET_F_HASH_REPORT layout); the smaller
  * ones are its prefixes.
@@ -78,6 +79,11 @@ int xtap_queue_vnet_hdr_len(struct xtap_queue *q);
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 			      struct list_head *batch);
 void xtap_queue_write_flush(struct xtap_queue *q, struct list_head *batch);
+/* ... in batches of XDP buffers (xdp.c) */
+ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
+				 struct xtap_write_batch *wb);
+void xtap_queue_write_batch_end(struct xtap_queue *q,
+				struct xtap_write_batch *wb);
 
 /* read(): the ring -> the queue's user (netdev tx, guest RX) */
 int xtap_queue_claim_reader(struct xtap_queue *q, const void *owner);
@@ -113,6 +119,12 @@ bool xtap_queue_ring_empty(struct xtap_queue *q);
  *   Also -EIO when the interface is down (counted, as tun does).  The
  *   bytes consumed are always all of @from.  With @batch, the skbs are
  *   counted as received when appended.
+ * xtap_queue_write_batched(): what xtap_queue_write_iter() does, for a
+ *   writer that moves frames in rounds (the vhost TX worker): small plain
+ *   frames are copied into XDP buffers that wait in @wb; others go the skb
+ *   way onto @wb's list.  xtap_queue_write_batch_end() ends the round: the
+ *   XDP program runs on the buffers (verdicts in xdp.c), and the round's
+ *   skbs reach the stack as one list.  Same return values.
  * xtap_queue_claim_reader() / xtap_queue_unclaim_reader(): one vhost RX
  *   virtqueue at a time consumes a queue ring: a second claim is -EBUSY until the
  *   first is given up (on detach).  read() is not excluded.

@@ -32,9 +32,6 @@
 #include <linux/virtio_byteorder.h>
 #include <uapi/linux/virtio_net.h>
 
-#define XTAP_RX_WEIGHT_BYTES	0x80000
-#define XTAP_RX_WEIGHT_PACKETS	256
-
 enum xtap_rx_status {
 	XTAP_RX_DONE,		/* the frame was delivered or dropped */
 	XTAP_RX_MORE,		/* a full batch went in */
@@ -59,24 +56,30 @@ struct xtap_rx_gather {
 	unsigned int taken;
 };
 
-static void *xtap_rx_peek(struct xtap_vq *vq)
+static struct xtap_rx_vq *xtap_rx_vq(struct xtap_vq *vq)
+{
+	return container_of(vq, struct xtap_rx_vq, vq);
+}
+
+static void *xtap_rx_peek(struct xtap_rx_vq *rvq)
 {
 	int n;
 
-	if (!vq->rxq_count) {
-		n = xtap_queue_consume_batch(vq->q, vq->rxq, XTAP_VQ_BATCH);
+	if (!rvq->rxq_count) {
+		n = xtap_queue_consume_batch(rvq->vq.q, rvq->rxq,
+					     XTAP_VQ_BATCH);
 		if (n <= 0)
 			return NULL;
-		vq->rxq_head = 0;
-		vq->rxq_count = n;
+		rvq->rxq_head = 0;
+		rvq->rxq_count = n;
 	}
-	return vq->rxq[vq->rxq_head];
+	return rvq->rxq[rvq->rxq_head];
 }
 
-static void xtap_rx_pop(struct xtap_vq *vq)
+static void xtap_rx_pop(struct xtap_rx_vq *rvq)
 {
-	vq->rxq_head++;
-	vq->rxq_count--;
+	rvq->rxq_head++;
+	rvq->rxq_count--;
 }
 
 /* Room for the largest gather behind the queued used elements. */
@@ -108,6 +111,18 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 	xtap_rx_make_room(vq);
 }
 
+/* A bad chain with a valid head: the used elements of one frame must be
+ * consecutive, so give back what this frame had, then the bad chain.
+ * Returns true after a batch of bad chains in a row.
+ */
+static bool xtap_rx_gather_bad(struct xtap_vq *vq, struct xtap_rx_gather *g,
+			       u16 head, unsigned int *bad)
+{
+	xtap_rx_gather_abort(vq, g);
+	xtap_vq_add_used(vq, head, 0);
+	return ++*bad >= XTAP_VQ_BATCH;
+}
+
 /* Gather chains until they hold @need bytes (one chain without MRG_RXBUF).
  * Gives everything back to the ring on EMPTY/FAULT; stops short, with what
  * it has, when the iovecs run out.  A guest that keeps making bad chains
@@ -133,8 +148,9 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			if (!c.len) {
 				xtap_vq_error(vq, "empty receive buffer (head %u)",
 					      c.head);
-				vq->stats.bad_chains++;
-				goto bad;
+				if (xtap_rx_gather_bad(vq, g, c.head, &bad))
+					return XTAP_RX_AGAIN;
+				continue;
 			}
 			vq->heads[vq->nheads + g->nheads].id =
 				__cpu_to_virtio32(true, c.head);
@@ -145,13 +161,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			g->len += c.len;
 			continue;
 		case XTAP_CHAIN_BAD:
-bad:
-			/* Used elements of one frame must be consecutive: give
-			 * back what this frame had, then the bad chain.
-			 */
-			xtap_rx_gather_abort(vq, g);
-			xtap_vq_add_used(vq, c.head, 0);
-			if (++bad >= XTAP_VQ_BATCH)
+			if (xtap_rx_gather_bad(vq, g, c.head, &bad))
 				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_SKIP:
@@ -198,10 +208,11 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	return 0;
 }
 
-/* Deliver the frame at the head of vq->rxq, or leave it there. */
-static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
+/* Deliver the frame at the head of rxq[], or leave it there. */
+static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 				       size_t *bytes, struct xtap_rx_batch *b)
 {
+	struct xtap_vq *vq = &rvq->vq;
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
 	int qh = xtap_queue_vnet_hdr_len(vq->q);
 	size_t qhlen = qh > 0 ? qh : 0;
@@ -216,7 +227,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	st = xtap_rx_gather(vq, need, mergeable, &g);
 	if (st != XTAP_RX_DONE)
 		return st;
-	xtap_rx_pop(vq);
+	xtap_rx_pop(rvq);
 
 	if (!g.nheads || (!mergeable && g.len < need) ||
 	    g.len < vq->vhost_hlen) {
@@ -255,7 +266,6 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 		goto err_used;
 	vq->nheads += used;
 	vq->stats.packets++;
-	vq->stats.bytes += written;
 	*bytes += written;
 	b->frames++;
 	return XTAP_RX_DONE;
@@ -263,7 +273,6 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 err:
 	used = g.nheads;
 err_used:
-	vq->stats.errors++;
 	if (ret == -EFAULT) {
 		/* Bad guest memory: hand the buffers back empty. */
 		for (i = 0; i < used; i++)
@@ -279,10 +288,11 @@ err_used:
 /* One batch: up to XTAP_VQ_BATCH frames, their used elements published
  * together with one signal, the xdp_frames among them returned together.
  */
-static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
+static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 					 unsigned int *packets, size_t *bytes)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
+	struct xtap_vq *vq = &rvq->vq;
 	struct xtap_rx_batch b;
 	unsigned int n;
 	void *ptr;
@@ -290,12 +300,12 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 	b.frames = 0;
 	b.done.n = 0;
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
-		ptr = xtap_rx_peek(vq);
+		ptr = xtap_rx_peek(rvq);
 		if (!ptr) {
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(vq, ptr, bytes, &b);
+		st = xtap_rx_one(rvq, ptr, bytes, &b);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -311,10 +321,10 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 }
 
 /* Sleep until the guest kicks, not until the next frame: see the top. */
-static void xtap_rx_park(struct xtap_vq *vq)
+static void xtap_rx_park(struct xtap_rx_vq *rvq)
 {
-	lockdep_assert_held(&vq->mutex);
-	xtap_poll_stop(&vq->queue_poll);
+	lockdep_assert_held(&rvq->vq.mutex);
+	xtap_poll_stop(&rvq->queue_poll);
 }
 
 /**
@@ -328,13 +338,14 @@ bool xtap_rx_has_work(struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
 	/* Holding a frame: only new guest buffers help. */
-	if (vq->rxq_count)
+	if (xtap_rx_vq(vq)->rxq_count)
 		return xtap_vq_avail_grew(vq);
 	return !xtap_queue_ring_empty(vq->q) && !xtap_vq_avail_empty(vq);
 }
 
 static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 {
+	struct xtap_rx_vq *rvq = xtap_rx_vq(vq);
 	unsigned int packets = 0;
 	size_t bytes = 0;
 
@@ -344,15 +355,15 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	/* Listen to the queue again if parked: we look at it right below.
 	 * A device deleted meanwhile leaves it parked (nothing to wait for).
 	 */
-	xtap_poll_resume(&vq->queue_poll, vq->backend);
+	xtap_poll_resume(&rvq->queue_poll, vq->backend);
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
-		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+		if (packets >= XTAP_VQ_WEIGHT_PKTS ||
+		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_rx_round(vq, &packets, &bytes)) {
+		switch (xtap_rx_round(rvq, &packets, &bytes)) {
 		case XTAP_RX_EMPTY:
 			if (may_poll && xtap_busy_poll(vq))
 				continue;
@@ -361,14 +372,14 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 			if (may_poll && xtap_busy_poll(vq))
 				continue;
 			if (!xtap_vq_enable_notify(vq)) {
-				xtap_rx_park(vq);
+				xtap_rx_park(rvq);
 				return;
 			}
 			xtap_vq_disable_notify(vq);
 			continue;
 		case XTAP_RX_FAULT:
 			xtap_vq_enable_notify(vq);
-			xtap_rx_park(vq);
+			xtap_rx_park(rvq);
 			return;
 		default:
 			continue;
@@ -407,18 +418,34 @@ void xtap_rx_handle(struct xtap_vq *vq)
 }
 
 /**
- * xtap_rx_return_pending() - give frames held by the worker back
- * @vq: the RX virtqueue, mutex held, backend still attached
+ * xtap_rx_start() - listen to a newly attached backend
+ * @vq: the RX virtqueue, mutex held, with a worker and @vq->backend set
  *
- * Called when the backend is detached: the frames go back to the head of
- * the queue ring in order, for the next reader.
+ * Return: 0 or the error of polling the backend.
  */
-void xtap_rx_return_pending(struct xtap_vq *vq)
+int xtap_rx_start(struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
-	if (vq->rxq_count)
-		xtap_queue_unconsume(vq->q, &vq->rxq[vq->rxq_head],
-				     vq->rxq_count);
-	vq->rxq_head = 0;
-	vq->rxq_count = 0;
+	return xtap_poll_start(&xtap_rx_vq(vq)->queue_poll, vq->worker,
+			       vq->backend);
+}
+
+/**
+ * xtap_rx_stop() - stop listening to the backend, give held frames back
+ * @vq: the RX virtqueue, mutex held, backend still attached
+ *
+ * Called when the backend is detached: the frames the worker holds go back
+ * to the head of the queue ring in order, for the next reader.
+ */
+void xtap_rx_stop(struct xtap_vq *vq)
+{
+	struct xtap_rx_vq *rvq = xtap_rx_vq(vq);
+
+	lockdep_assert_held(&vq->mutex);
+	xtap_poll_stop(&rvq->queue_poll);
+	if (rvq->rxq_count)
+		xtap_queue_unconsume(vq->q, &rvq->rxq[rvq->rxq_head],
+				     rvq->rxq_count);
+	rvq->rxq_head = 0;
+	rvq->rxq_count = 0;
 }

@@ -26,9 +26,6 @@
 #include <net/xdp.h>
 #include <uapi/linux/xtap.h>
 
-#define XTAP_MIN_MTU	68
-#define XTAP_MAX_MTU	65535
-
 /* Offloads TUNSETOFFLOAD switches; everything else is always on. */
 #define XTAP_OFFLOAD_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_TSO | \
 				 NETIF_F_TSO6 | NETIF_F_TSO_ECN)
@@ -316,7 +313,11 @@ static void xtap_get_stats64(struct net_device *dev,
 	s->rx_dropped = v[XTAP_STAT_RX_DROP_MALFORMED] +
 			v[XTAP_STAT_RX_DROP_NOMEM] +
 			v[XTAP_STAT_RX_DROP_FAULT] +
-			v[XTAP_STAT_RX_DROP_DOWN];
+			v[XTAP_STAT_RX_DROP_DOWN] +
+			v[XTAP_STAT_RX_XDP_DROP] +
+			v[XTAP_STAT_RX_XDP_TX_ERR] +
+			v[XTAP_STAT_RX_XDP_REDIRECT_ERR] +
+			v[XTAP_STAT_RX_XDP_ABORTED];
 	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 }
@@ -353,6 +354,10 @@ static int xtap_dev_init(struct net_device *dev)
 		for_each_possible_cpu(cpu)
 			u64_stats_init(&per_cpu_ptr(xt->stats[i], cpu)->syncp);
 	}
+	if (xtap_xdp_init(xt)) {
+		xtap_free_stats(xt);
+		return -ENOMEM;
+	}
 	xt->id = atomic64_inc_return(&xtap_dev_ids);
 	pr_debug("device %llu created\n", xt->id);
 	return 0;
@@ -374,6 +379,7 @@ static const struct net_device_ops xtap_netdev_ops = {
 	.ndo_get_stats64	= xtap_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_bpf		= xtap_xdp_bpf,
 };
 
 /* Runs when the net_device is freed: after unregistration and an RCU grace
@@ -383,6 +389,7 @@ static void xtap_dev_free(struct net_device *dev)
 {
 	struct xtap_dev *xt = netdev_priv(dev);
 
+	xtap_xdp_uninit(xt);
 	xtap_free_stats(xt);
 	pr_debug("device %llu destroyed\n", xt->id);
 }
@@ -408,8 +415,8 @@ static void xtap_setup(struct net_device *dev)
 	dev->hw_features = XTAP_FEATURES;
 	dev->features |= XTAP_FEATURES;
 	dev->vlan_features = XTAP_FEATURES;
-	dev->min_mtu = XTAP_MIN_MTU;
-	dev->max_mtu = XTAP_MAX_MTU;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = ETH_MAX_MTU;
 	eth_hw_addr_random(dev);
 }
 

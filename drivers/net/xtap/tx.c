@@ -4,21 +4,20 @@
  *
  * Guest -> host.  The TX worker takes up to XTAP_VQ_BATCH chains per
  * round, hands each to the queue as an iov_iter over the guest's buffers
- * (the queue copies the frame into an skb), gives the queue the whole batch
- * at once, then publishes the used elements and signals the guest once.
+ * (the queue copies the frame into an XDP buffer, or into an skb when it
+ * needs offloads or is larger than a page), ends the round with the whole
+ * batch at once (XDP verdicts, one list of skbs for the stack; xdp.c),
+ * then publishes the used elements and signals the guest once.
  */
 
 #include "worker.h"
 #include "queue.h"
 #include "tx.h"
 #include "vq.h"
+#include "xdp.h"
 
 #include <linux/list.h>
 #include <linux/uio.h>
-
-/* Work done per handler run before the worker yields (as vhost-net). */
-#define XTAP_TX_WEIGHT_BYTES	0x80000
-#define XTAP_TX_WEIGHT_CHAINS	256
 
 enum xtap_tx_status {
 	XTAP_TX_MORE,		/* a full batch went out */
@@ -27,7 +26,7 @@ enum xtap_tx_status {
 };
 
 static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
-			struct list_head *batch, size_t *bytes)
+			size_t *bytes)
 {
 	struct iov_iter from;
 	ssize_t ret;
@@ -35,19 +34,14 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
 	if (vq->vhost_hlen) {
 		/* vhost owns the header: strip it, the queue has none. */
-		if (c->len < vq->vhost_hlen) {
-			vq->stats.errors++;
+		if (c->len < vq->vhost_hlen)
 			return;
-		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
-	ret = xtap_queue_write_iter(vq->q, &from, batch);
-	if (ret < 0) {
-		vq->stats.errors++;
+	ret = xtap_queue_write_batched(vq->q, &from, vq->wb);
+	if (ret < 0)
 		return;
-	}
 	vq->stats.packets++;
-	vq->stats.bytes += c->len;
 	*bytes += c->len;
 }
 
@@ -56,14 +50,13 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 {
 	enum xtap_tx_status status = XTAP_TX_MORE;
 	struct xtap_chain c;
-	LIST_HEAD(batch);
 	unsigned int n;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
 		switch (xtap_vq_get_chain(vq, false, vq->iov, XTAP_VQ_MAX_IOV,
 					  &c)) {
 		case XTAP_CHAIN_OK:
-			xtap_tx_one(vq, &c, &batch, bytes);
+			xtap_tx_one(vq, &c, bytes);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_BAD:
@@ -81,8 +74,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 		break;
 	}
 	*chains += n + 1;
-	if (!list_empty(&batch))
-		xtap_queue_write_flush(vq->q, &batch);
+	xtap_queue_write_batch_end(vq->q, vq->wb);
 	xtap_vq_flush_used(vq);
 	xtap_vq_signal(vq);
 	return status;
@@ -109,8 +101,8 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 		return;
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
-		    bytes >= XTAP_TX_WEIGHT_BYTES) {
+		if (chains >= XTAP_VQ_WEIGHT_PKTS ||
+		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}

@@ -23,6 +23,10 @@
 
 #include "ring.h"
 
+struct bpf_prog;
+struct netdev_bpf;
+struct xdp_rxq_info;
+
 #define XTAP_DRV_NAME		"xtap"
 #define XTAP_DRV_VERSION	"0.1"
 
@@ -30,7 +34,6 @@
 #define XTAP_MAX_QUEUES		256
 /* Bounds of a queue ring; the size is dev->tx_queue_len rounded up. */
 #define XTAP_RING_MIN_SIZE	16U
-#define XTAP_RING_MAX		XTAP_RING_MAX_SIZE
 
 /**
  * enum xtap_stat - per-queue counters
@@ -67,6 +70,21 @@
  * @XTAP_STAT_RX_DROP_NOMEM: dropped: no memory for the skb
  * @XTAP_STAT_RX_DROP_FAULT: dropped: bad user memory
  * @XTAP_STAT_RX_DROP_DOWN: dropped: the interface is down
+ * @XTAP_STAT_RX_XDP_PASS: native XDP verdict XDP_PASS
+ * @XTAP_STAT_RX_XDP_DROP: native XDP verdict XDP_DROP (also in rx_dropped)
+ * @XTAP_STAT_RX_XDP_TX: native XDP_TX frames put back into the queue ring
+ * @XTAP_STAT_RX_XDP_TX_ERR: XDP_TX frames dropped: ring full or no room for
+ *	the frame header
+ * @XTAP_STAT_RX_XDP_REDIRECT: XDP_REDIRECT frames the target accepted
+ * @XTAP_STAT_RX_XDP_REDIRECT_ERR: XDP_REDIRECT frames xdp_do_redirect()
+ *	refused (dropped)
+ * @XTAP_STAT_RX_XDP_ABORTED: XDP_ABORTED or an invalid verdict (dropped)
+ * @XTAP_STAT_RX_XDP_GENERIC: skb-path frames the program consumed through
+ *	generic XDP (dropped, redirected or sent back)
+ * @XTAP_STAT_RX_BATCHES: batches of XDP buffers run (native path)
+ * @XTAP_STAT_RX_BATCH_FRAMES: XDP buffers in those batches
+ * @XTAP_STAT_RX_BATCH_AVG: never counted; ethtool -S reports
+ *	rx_batch_frames / rx_batches here
  * @XTAP_STAT_NUM: number of counters
  */
 enum xtap_stat {
@@ -92,6 +110,17 @@ enum xtap_stat {
 	XTAP_STAT_RX_DROP_NOMEM,
 	XTAP_STAT_RX_DROP_FAULT,
 	XTAP_STAT_RX_DROP_DOWN,
+	XTAP_STAT_RX_XDP_PASS,
+	XTAP_STAT_RX_XDP_DROP,
+	XTAP_STAT_RX_XDP_TX,
+	XTAP_STAT_RX_XDP_TX_ERR,
+	XTAP_STAT_RX_XDP_REDIRECT,
+	XTAP_STAT_RX_XDP_REDIRECT_ERR,
+	XTAP_STAT_RX_XDP_ABORTED,
+	XTAP_STAT_RX_XDP_GENERIC,
+	XTAP_STAT_RX_BATCHES,
+	XTAP_STAT_RX_BATCH_FRAMES,
+	XTAP_STAT_RX_BATCH_AVG,
 	XTAP_STAT_NUM
 };
 
@@ -117,10 +146,15 @@ struct xtap_stats {
  * @tap_features: offloads allowed by the last TUNSETOFFLOAD
  * @stats: per-CPU counters of each queue slot (netdev tx queue index),
  *	dev->num_tx_queues of them
+ * @xdp_prog: the native XDP program run on frames from the queues' users,
+ *	NULL when none; replaced under rtnl_lock (ndo_bpf), read under RCU
+ * @xdp_rxq: one xdp_rxq_info per queue slot, dev->num_tx_queues of them,
+ *	registered from ndo_init to the device's free
  * @queues: the enabled queues, indexed like the netdev tx queues
  *
  * Everything but @dev, @id and @stats is written under rtnl_lock.  The
- * datapath reads @numqueues with READ_ONCE() and @queues[] under RCU.
+ * datapath reads @numqueues with READ_ONCE(), @queues[] and @xdp_prog
+ * under RCU.
  */
 struct xtap_dev {
 	struct net_device *dev;
@@ -132,6 +166,8 @@ struct xtap_dev {
 	unsigned int numqueues;
 	netdev_features_t tap_features;
 	struct xtap_stats __percpu **stats;
+	struct bpf_prog __rcu *xdp_prog;
+	struct xdp_rxq_info *xdp_rxq;
 	struct xtap_queue __rcu *queues[XTAP_MAX_QUEUES];
 };
 
@@ -253,6 +289,11 @@ void xtap_queue_node_del(struct xtap_dev *xt);
 /* queue.c */
 void xtap_queue_wake_readers(struct xtap_queue *q);
 unsigned int xtap_queue_ring_size(struct net_device *dev);
+
+/* xdp.c */
+int xtap_xdp_init(struct xtap_dev *xt);
+void xtap_xdp_uninit(struct xtap_dev *xt);
+int xtap_xdp_bpf(struct net_device *dev, struct netdev_bpf *bpf);
 
 /* ethtool.c */
 extern const struct ethtool_ops xtap_ethtool_ops;

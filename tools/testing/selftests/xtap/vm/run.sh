@@ -100,11 +100,15 @@ trap 'exit 130' INT TERM
 : > "$run/console"
 : > "$run/result"
 
+# Two virtio-net NICs on one QEMU hub, a "host NIC" for XDP redirect tests:
+# what leaves the first (MAC ...:01) arrives on the second (...:02).
 timeout=${VM_TIMEOUT:-$([ "$mode" = suite ] && echo 3600 || echo 900)}
 qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max \
 	-smp "${VM_SMP:-2}" -m "${VM_MEM:-3072}" \
 	-nodefaults -nographic -no-reboot -monitor none -nic none \
 	-serial "file:$run/console" -serial "file:$run/result" \
+	-netdev hubport,id=hub0a,hubid=0 -device virtio-net-pci,netdev=hub0a,mac=52:54:00:78:74:01 \
+	-netdev hubport,id=hub0b,hubid=0 -device virtio-net-pci,netdev=hub0b,mac=52:54:00:78:74:02 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-append "console=ttyS0 xtapvm_job=$run/job xtapvm_guest=$VM_DIR/guest.sh xtapvm_top=$TOP panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 tsc=reliable log_buf_len=8M" \
