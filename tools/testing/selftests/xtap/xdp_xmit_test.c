@@ -35,7 +35,12 @@
 #define BPF_PROG	"xdp_redirect_dev"
 #define BPF_MAP		"xdp_tx_ports"
 
-/* A veth pair whose second end redirects test frames into @target. */
+/*
+ * Where test frames come from: frames sent out of ifindex0 (AF_PACKET)
+ * arrive on ifindex1, whose XDP program redirects them into the target.
+ * A veth pair (created and deleted here), the VM's two hub NICs, or no
+ * sender at all (the program on an xtap device, fed by its guest).
+ */
 struct xdp_nic {
 	char name0[IFNAMSIZ];
 	char name1[IFNAMSIZ];
@@ -44,6 +49,8 @@ struct xdp_nic {
 	int pkt;
 	struct bpf_object *obj;
 	bool attached;
+	bool own_veth;
+	bool promisc;
 	const char *what;
 };
 
@@ -61,32 +68,17 @@ static int xdp_obj_path(char *path, size_t len)
 }
 
 /*
- * Create the pair (IPv6 off: no stray frames), load the program onto the
- * second end in driver mode, point its devmap at @target.
+ * Load the program, point its devmap at @target and attach it to
+ * @n->ifindex1 in driver mode.
  * Return: 0, or -errno with @n->what naming the step.
  */
-static int xdp_nic_up(struct xdp_nic *n, const char *tag, int target)
+static int xdp_attach_redirect(struct xdp_nic *n, int target)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
 	char path[PATH_MAX];
 	__u32 key = 0, val = target;
 	int ret;
-
-	memset(n, 0, sizeof(*n));
-	n->pkt = -1;
-	snprintf(n->name0, IFNAMSIZ, "xv%sa%d", tag, getpid() % 100000);
-	snprintf(n->name1, IFNAMSIZ, "xv%sb%d", tag, getpid() % 100000);
-	n->what = "ip link add type veth";
-	/* the VM loads no module by itself */
-	tapq_sh("modprobe -q veth 2>/dev/null");
-	if (tapq_sh("ip link add %s type veth peer name %s", n->name0,
-		    n->name1))
-		return -ENODEV;
-	vdrv_link_disable_ipv6(n->name0);
-	vdrv_link_disable_ipv6(n->name1);
-	n->ifindex0 = if_nametoindex(n->name0);
-	n->ifindex1 = if_nametoindex(n->name1);
 
 	n->what = "BPF object " BPF_OBJ;
 	ret = xdp_obj_path(path, sizeof(path));
@@ -106,7 +98,7 @@ static int xdp_nic_up(struct xdp_nic *n, const char *tag, int target)
 	n->what = "program or map missing";
 	if (!prog || !map)
 		return -ENOENT;
-	n->what = "devmap update with the xtap ifindex";
+	n->what = "devmap update with the target's ifindex";
 	if (bpf_map_update_elem(bpf_map__fd(map), &key, &val, BPF_ANY))
 		return -errno;
 	n->what = "attach in driver mode";
@@ -115,12 +107,103 @@ static int xdp_nic_up(struct xdp_nic *n, const char *tag, int target)
 	if (ret)
 		return ret;
 	n->attached = true;
-	n->what = "veth up";
+	return 0;
+}
+
+/* Bring both ends up and open the sending socket on the first. */
+static int xdp_nic_start(struct xdp_nic *n)
+{
+	n->what = "links up";
 	if (vdrv_link_set_up(n->name1, true) || vdrv_link_set_up(n->name0, true))
 		return -EIO;
-	n->what = "AF_PACKET socket on veth0";
+	n->what = "AF_PACKET socket on the sending end";
 	n->pkt = vdrv_pkt_open(n->ifindex0);
 	return n->pkt < 0 ? n->pkt : 0;
+}
+
+/*
+ * A veth pair (IPv6 off: no stray frames) whose second end redirects test
+ * frames into @target.
+ * Return: 0, -ENODEV without veth, or -errno with @n->what set.
+ */
+static int xdp_nic_up(struct xdp_nic *n, const char *tag, int target)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->pkt = -1;
+	snprintf(n->name0, IFNAMSIZ, "xv%sa%d", tag, getpid() % 100000);
+	snprintf(n->name1, IFNAMSIZ, "xv%sb%d", tag, getpid() % 100000);
+	n->what = "ip link add type veth";
+	/* the VM loads no module by itself */
+	tapq_sh("modprobe -q veth 2>/dev/null");
+	if (tapq_sh("ip link add %s type veth peer name %s", n->name0,
+		    n->name1))
+		return -ENODEV;
+	n->own_veth = true;
+	vdrv_link_disable_ipv6(n->name0);
+	vdrv_link_disable_ipv6(n->name1);
+	n->ifindex0 = if_nametoindex(n->name0);
+	n->ifindex1 = if_nametoindex(n->name1);
+	ret = xdp_attach_redirect(n, target);
+	return ret ? ret : xdp_nic_start(n);
+}
+
+/* The VM runner's two virtio-net NICs on one QEMU hub (vm/run.sh): what
+ * leaves the first arrives on the second.
+ */
+#define HUB_MAC_OUT	"52:54:00:78:74:01"
+#define HUB_MAC_IN	"52:54:00:78:74:02"
+
+/* Name and ifindex of the interface with MAC @mac; 0 when none. */
+static int xdp_ifname_by_mac(const char *mac, char *name)
+{
+	char path[PATH_MAX], buf[64];
+	struct if_nameindex *all, *i;
+	int ifindex = 0;
+
+	all = if_nameindex();
+	if (!all)
+		return 0;
+	for (i = all; i->if_index; i++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address",
+			 i->if_name);
+		if (tapq_read_file(path, buf, sizeof(buf)) > 0 &&
+		    !strncmp(buf, mac, strlen(mac))) {
+			snprintf(name, IFNAMSIZ, "%s", i->if_name);
+			ifindex = i->if_index;
+			break;
+		}
+	}
+	if_freenameindex(all);
+	return ifindex;
+}
+
+/*
+ * The hub NICs: the second one's program redirects into @target.
+ * virtio_net drops unicast frames for other MACs unless promiscuous.
+ * Return: 0, -ENODEV without the NICs, or -errno with @n->what set.
+ */
+static int xdp_hub_up(struct xdp_nic *n, int target)
+{
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->pkt = -1;
+	tapq_sh("modprobe -q virtio_net 2>/dev/null");
+	n->what = "hub NICs " HUB_MAC_OUT " and " HUB_MAC_IN;
+	n->ifindex0 = xdp_ifname_by_mac(HUB_MAC_OUT, n->name0);
+	n->ifindex1 = xdp_ifname_by_mac(HUB_MAC_IN, n->name1);
+	if (!n->ifindex0 || !n->ifindex1)
+		return -ENODEV;
+	vdrv_link_disable_ipv6(n->name0);
+	vdrv_link_disable_ipv6(n->name1);
+	n->what = "promiscuous mode";
+	if (tapq_sh("ip link set %s promisc on", n->name1))
+		return -EIO;
+	n->promisc = true;
+	ret = xdp_attach_redirect(n, target);
+	return ret ? ret : xdp_nic_start(n);
 }
 
 static void xdp_nic_down(struct xdp_nic *n)
@@ -134,12 +217,15 @@ static void xdp_nic_down(struct xdp_nic *n)
 	if (n->obj)
 		bpf_object__close(n->obj);
 	n->obj = NULL;
-	if (n->name0[0])
+	if (n->promisc)
+		tapq_sh("ip link set %s promisc off", n->name1);
+	n->promisc = false;
+	if (n->own_veth)
 		tapq_sh("ip link del %s 2>/dev/null", n->name0);
-	n->name0[0] = '\0';
+	n->own_veth = false;
 }
 
-/* Send test frame @seq of @len bytes into veth0. */
+/* Send test frame @seq of @len bytes out of the sending end. */
 static int xdp_nic_send(struct xdp_nic *n, size_t len, uint32_t seq)
 {
 	uint8_t f[1514];
@@ -251,22 +337,24 @@ FIXTURE_TEARDOWN(guest)
 }
 
 /*
- * Redirected frames of 60 to 1514 bytes reach the guest in order, intact,
- * with a zeroed vnet header; every one is counted as xdp_xmit, none as a
- * drop, and the RX worker delivered them in batches.
+ * Frames redirected from @nic reach @e's guest in order, intact, with a
+ * zeroed vnet header; every one is counted as xdp_xmit, none as a drop,
+ * and the RX worker delivered them in batches.
  */
-TEST_F_TIMEOUT(guest, veth_redirect_to_guest, 120)
+static void guest_receives_redirected(struct __test_metadata *_metadata,
+				      struct vtest_env *e, struct xdp_nic *nic,
+				      unsigned int rounds)
 {
-	const char *dev = self->e.be.ifname;
+	const char *dev = e->be.ifname;
 	long long xmit0, drops0, bf0, b0, b1;
-	const unsigned int rounds = 4, per = 48;
+	const unsigned int per = 48;
 	uint8_t r[1514 + 64];
 	struct vdrv_rx_info info;
 	unsigned int i, k;
 	uint32_t seq;
 	int ret;
 
-	ASSERT_LE(0, vtest_rx_refill(&self->e));
+	ASSERT_LE(0, vtest_rx_refill(e));
 	xmit0 = tapq_stat(dev, "xdp_xmit");
 	drops0 = tapq_stat(dev, "xdp_xmit_drops");
 	bf0 = tapq_stat(dev, "tx_batch_frames");
@@ -279,16 +367,14 @@ TEST_F_TIMEOUT(guest, veth_redirect_to_guest, 120)
 		/* a round fits the guest's buffers: nothing can be dropped */
 		for (i = 0; i < per; i++) {
 			seq = k * per + i;
-			ASSERT_EQ(0, xdp_nic_send(&self->nic, xdp_len(seq),
-						  seq));
+			ASSERT_EQ(0, xdp_nic_send(nic, xdp_len(seq), seq));
 		}
 		for (i = 0; i < per; i++) {
 			seq = k * per + i;
-			ret = vtest_guest_recv(&self->e, r, sizeof(r), &info,
-					       WAIT_MS);
-			ASSERT_EQ(0, vtest_check_frame(&self->e, r, ret,
-						       xdp_len(seq), seq))
-				TH_LOG("frame %u: %s", seq, self->e.what);
+			ret = vtest_guest_recv(e, r, sizeof(r), &info, WAIT_MS);
+			ASSERT_EQ(0, vtest_check_frame(e, r, ret, xdp_len(seq),
+						       seq))
+				TH_LOG("frame %u: %s", seq, e->what);
 			EXPECT_EQ(0, info.hdr.hdr.flags);
 			EXPECT_EQ(VIRTIO_NET_HDR_GSO_NONE, info.hdr.hdr.gso_type);
 			EXPECT_EQ(0, info.hdr.hdr.csum_start);
@@ -303,9 +389,36 @@ TEST_F_TIMEOUT(guest, veth_redirect_to_guest, 120)
 	EXPECT_LT(b0, b1);
 	EXPECT_GE(b0 + rounds * per, b1);
 	EXPECT_LE(1, tapq_stat(dev, "tx_batch_avg"));
-	/* the queue's own stack traffic still arrives next to them */
+}
+
+/* veth -> xtap -> guest, then the queue's own stack traffic still
+ * arrives next to the redirected frames.
+ */
+TEST_F_TIMEOUT(guest, veth_redirect_to_guest, 120)
+{
+	guest_receives_redirected(_metadata, &self->e, &self->nic, 4);
 	ASSERT_EQ(0, vtest_rx_sync(&self->e, WAIT_MS))
 		TH_LOG("%s", self->e.what);
+}
+
+/* NIC -> xtap -> guest: frames sent out of the first hub NIC arrive on
+ * the second (virtio_net), whose program redirects them into xtap.
+ */
+TEST_F_TIMEOUT(guest, nic_redirect_to_guest, 120)
+{
+	struct xdp_nic hub;
+	int ret;
+
+	/* only one program may redirect into the device at a time */
+	xdp_nic_down(&self->nic);
+	ret = xdp_hub_up(&hub, self->e.be.ifindex);
+	if (ret == -ENODEV) {
+		xdp_nic_down(&hub);
+		SKIP(return, "no %s (vm/run.sh provides them)", hub.what);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", hub.what, strerror(-ret));
+	guest_receives_redirected(_metadata, &self->e, &hub, 2);
+	xdp_nic_down(&hub);
 }
 
 /*
@@ -361,6 +474,94 @@ TEST_F_TIMEOUT(guest, teardown_with_frames_in_ring, 120)
 		SKIP(return, "XTAP_KO not set: module unload not tried");
 	EXPECT_EQ(0, tapq_sh("rmmod xtap"));
 	EXPECT_EQ(0, tapq_sh("insmod %s dyndbg=+p", ko));
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest to guest: a program on the first xtap device redirects what its
+ * guest sends into the second device, whose guest receives it.
+ */
+
+FIXTURE(g2g)
+{
+	struct vtest_env a;
+	struct vtest_env b;
+	struct vdrv_config cfg;
+	struct xdp_nic nic;
+	bool up_a;
+	bool up_b;
+};
+
+FIXTURE_SETUP(g2g)
+{
+	int ret;
+
+	self->cfg = (struct vdrv_config){ .features = VDRV_FEATURES_QEMU };
+	self->nic.pkt = -1;
+	ret = vtest_env_up(&self->a, VDRV_XTAP, "ga", &self->cfg, 0);
+	self->up_a = true;
+	ASSERT_EQ(0, ret) TH_LOG("A %s: %s", self->a.what, strerror(-ret));
+	ret = vtest_env_up(&self->b, VDRV_XTAP, "gb", &self->cfg, 0);
+	self->up_b = true;
+	ASSERT_EQ(0, ret) TH_LOG("B %s: %s", self->b.what, strerror(-ret));
+	/* the program runs natively on xtap A (its ndo_bpf) */
+	self->nic.ifindex1 = self->a.be.ifindex;
+	ret = xdp_attach_redirect(&self->nic, self->b.be.ifindex);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->nic.what, strerror(-ret));
+}
+
+FIXTURE_TEARDOWN(g2g)
+{
+	xdp_nic_down(&self->nic);
+	if (self->up_b)
+		vtest_env_down(&self->b);
+	if (self->up_a)
+		vtest_env_down(&self->a);
+}
+
+/* What guest A sends reaches guest B, in order and intact, without going
+ * through any stack: A counts the redirects, B the xdp_xmit frames.
+ */
+TEST_F_TIMEOUT(g2g, guest_to_guest_redirect, 120)
+{
+	long long redir0, xmit0, drops0, rx0;
+	const unsigned int rounds = 3, per = 48;
+	uint8_t f[1514], r[1514 + 64];
+	struct vdrv_rx_info info;
+	unsigned int i, k;
+	uint32_t seq;
+	int ret;
+
+	redir0 = tapq_stat(self->a.be.ifname, "xdp_redirect");
+	rx0 = tapq_stat(self->a.be.ifname, "rx_packets");
+	xmit0 = tapq_stat(self->b.be.ifname, "xdp_xmit");
+	drops0 = tapq_stat(self->b.be.ifname, "xdp_xmit_drops");
+	ASSERT_LE(0, redir0);
+	ASSERT_LE(0, xmit0);
+	for (k = 0; k < rounds; k++) {
+		for (i = 0; i < per; i++) {
+			seq = k * per + i;
+			vtest_frame(f, xdp_len(seq), seq, VTEST_ETH_P);
+			ASSERT_EQ(0, vtest_guest_send(&self->a, f, xdp_len(seq),
+						      i == per - 1, WAIT_MS));
+		}
+		ASSERT_EQ(0, vtest_tx_drain(&self->a, WAIT_MS));
+		for (i = 0; i < per; i++) {
+			seq = k * per + i;
+			ret = vtest_guest_recv(&self->b, r, sizeof(r), &info,
+					       WAIT_MS);
+			ASSERT_EQ(0, vtest_check_frame(&self->b, r, ret,
+						       xdp_len(seq), seq))
+				TH_LOG("frame %u: %s", seq, self->b.what);
+			EXPECT_EQ(0, info.hdr.hdr.flags);
+			EXPECT_EQ(VIRTIO_NET_HDR_GSO_NONE, info.hdr.hdr.gso_type);
+		}
+	}
+	EXPECT_EQ(redir0 + rounds * per,
+		  tapq_stat(self->a.be.ifname, "xdp_redirect"));
+	EXPECT_EQ(rx0, tapq_stat(self->a.be.ifname, "rx_packets"));
+	EXPECT_EQ(xmit0 + rounds * per,
+		  tapq_stat(self->b.be.ifname, "xdp_xmit"));
+	EXPECT_EQ(drops0, tapq_stat(self->b.be.ifname, "xdp_xmit_drops"));
 }
 
 /* ------------------------------------------------------------------ */
