@@ -122,6 +122,9 @@ struct xb_env {
  * @xdp_drop: attach an XDP_DROP program (native mode)
  * @veth_redirect: create a veth pair whose second end redirects every frame
  *	into the interface with XDP; the sender sits on the first end
+ * @tx_redirect: create a veth pair with an XDP_DROP program on its second
+ *	end, and redirect every frame the interface receives into the first
+ *	end with XDP
  * @one_cpu: run the worker threads on the guest's CPU instead
  */
 struct xb_envcfg {
@@ -135,6 +138,7 @@ struct xb_envcfg {
 	bool pkt_vnet_hdr;
 	bool xdp_drop;
 	bool veth_redirect;
+	bool tx_redirect;
 	bool one_cpu;
 };
 
