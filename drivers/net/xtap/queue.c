@@ -502,9 +502,11 @@ static bool xtap_queue_xdp_generic(struct xtap_dev *xt, struct sk_buff *skb)
  *
  * Validates the header, builds an skb with the checksum and GSO fields
  * applied, runs the device's XDP program on it (generic XDP) if it has one,
- * and hands it to the stack (netif_receive_skb() with BHs
- * disabled) or appends it to @batch.  Every failure but -EBADFD is counted
- * as a drop of its own reason.
+ * and hands it to the stack (netif_receive_skb() with BHs disabled) or
+ * appends it to @batch.  The frame is counted as the netdev's rx
+ * (XTAP_STAT_RX_PACKETS) when delivered or appended; one the program
+ * consumed counts as xdp_generic; every failure but -EBADFD is counted as
+ * a drop of its own reason.
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed

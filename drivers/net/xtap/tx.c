@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Guest -> host.  The TX worker takes up to XTAP_VQ_BATCH chains per
+ * Guest transmit (guest -> host; the netdev's rx), as vhost-net's
+ * handle_tx.  The TX worker takes up to XTAP_VQ_BATCH chains per
  * round, hands each to the queue as an iov_iter over the guest's buffers
  * (the queue copies the frame into an XDP buffer, or into an skb when it
  * needs offloads or is larger than a page), ends the round with the whole
@@ -133,7 +134,9 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
  */
 void xtap_tx_serve(struct xtap_vq *vq)
 {
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, false);
+	xtap_vq_flush_counts(vq);
 }
 
 /**
@@ -148,6 +151,8 @@ void xtap_tx_serve(struct xtap_vq *vq)
 void xtap_tx_handle(struct xtap_vq *vq)
 {
 	mutex_lock(&vq->mutex);
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, true);
+	xtap_vq_flush_counts(vq);
 	mutex_unlock(&vq->mutex);
 }

@@ -213,14 +213,13 @@ static void xtap_xdp_tx(struct xtap_queue *q, struct xtap_write_batch *wb,
 			unsigned int n, struct xtap_xdp_count *c)
 {
 	struct xtap_ring *r = &q->ring;
-	unsigned int i;
-	int done;
+	unsigned int i, done;
 
-	for (i = 0; i < n; i++)
-		wb->heads[i] = (void *)((unsigned long)wb->frames[i] |
-					XTAP_PTR_XDP);
 	spin_lock(&r->producer_lock);
-	done = __xtap_ring_produce_bulk(r, wb->heads, n);
+	for (done = 0; done < n; done++)
+		if (__xtap_ring_produce(r, (void *)((unsigned long)
+				wb->frames[done] | XTAP_PTR_XDP)))
+			break;
 	spin_unlock(&r->producer_lock);
 	for (i = done; i < n; i++)
 		xdp_return_frame(wb->frames[i]);

@@ -180,7 +180,8 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 		.features = VDRV_FEATURES_QEMU,
 		.num = c->num,
 		.rx_buf_size = c->rx_buf_size,
-		.busyloop_us = c->busyloop_us,
+		.busyloop_us = c->xtap_mode && kind == VDRV_XTAP ? 0 :
+			       c->busyloop_us,
 	};
 	static unsigned int seq;
 	const char *what;
@@ -201,6 +202,27 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	ret = vdrv_backend_create(&e->be, kind, name, 0);
 	if (ret)
 		goto err;
+	e->gap_us = c->gap_us;
+	e->runtime_cpu = c->xtap_mode;
+	if (c->xtap_mode && kind == VDRV_XTAP) {
+		char us[16];
+
+		snprintf(us, sizeof(us), "%u", c->busyloop_us);
+		what = "xtap/busy_poll_us";
+		ret = xb_xtap_set(name, "busy_poll_us", us);
+		if (ret)
+			goto err;
+		what = "xtap/busy_poll_mode";
+		ret = xb_xtap_set(name, "busy_poll_mode", c->xtap_mode);
+		if (ret)
+			goto err;
+	}
+	if (c->xtap_stall_off && kind == VDRV_XTAP) {
+		what = "xtap/stall_ms";
+		ret = xb_xtap_set(name, "stall_ms", "0");
+		if (ret)
+			goto err;
+	}
 	what = "vdrv_init";
 	e->d_ready = true;
 	ret = vdrv_init(&e->d, &cfg);
@@ -279,6 +301,23 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 			goto err;
 		what = "attach XDP redirect on veth";
 		ret = xb_xdp_attach(if_nametoindex(e->veth[1]), e->be.ifindex);
+		if (ret)
+			goto err;
+	}
+	if (c->tx_redirect) {
+		snprintf(e->veth[0], IFNAMSIZ, "xbv%ua", seq);
+		snprintf(e->veth[1], IFNAMSIZ, "xbv%ub", seq);
+		what = "veth pair";
+		ret = xb_veth_create(e->veth[0], e->veth[1]);
+		if (ret)
+			goto err;
+		/* veth takes redirected frames only with a program on its peer */
+		what = "attach XDP_DROP on the veth peer";
+		ret = xb_xdp_attach(if_nametoindex(e->veth[1]), 0);
+		if (ret)
+			goto err;
+		what = "attach XDP redirect to the veth";
+		ret = xb_xdp_attach(e->be.ifindex, if_nametoindex(e->veth[0]));
 		if (ret)
 			goto err;
 	}
@@ -803,7 +842,8 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 				  .sin_port = htons(XB_PORT) };
 	struct pollfd p = { .fd = e->udp, .events = POLLIN };
 	uint8_t f[XB_F64], msg[XB_F64 - 14 - 20 - 8], in[256];
-	uint64_t gpa, bytes = 0, reqs = 0;
+	struct timespec gap = { .tv_nsec = e->gap_us * 1000L };
+	uint64_t gpa, bytes = 0, reqs = 0, rt0 = 0;
 	double t0, *s;
 	struct xb_window w;
 	size_t ns = 0;
@@ -823,6 +863,10 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	gpa = vdrv_gpa(&e->d, buf);
 	xb_window_init(&w, o, "rx_packets");
 	while (xb_window_tick(&w, e, reqs, 0, r)) {
+		if (w.open && !rt0)
+			rt0 = xb_workers_runtime_ns(e);
+		if (e->gap_us)
+			nanosleep(&gap, NULL);
 		t0 = xb_now();
 		ret = xb_tx_post(e, gpa, e->d.hdr_len + sizeof(f));
 		if (ret)
@@ -867,6 +911,9 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 			break;
 		}
 	}
+	/* spins of tens of microseconds escape the tick-sampled utime */
+	if (e->runtime_cpu)
+		r->cpu_ns = xb_workers_runtime_ns(e) - rt0;
 	if (!ret) {
 		qsort(s, ns, sizeof(*s), xb_cmp_double);
 		r->value = xb_pct(s, ns, 0.50);
@@ -933,11 +980,16 @@ const struct xb_row xb_rows[] = {
 		.cfg = { .num = XB_NUM },
 	}, {
 		.id = "tx64_xdp",
-		.title = "TX 64 B guest→tap, XDP_DROP on the tap (informational)",
+		.title = "TX 64 B guest→tap, XDP_DROP on the tap",
 		.unit = XB_KPPS,
-		.xtap_na = "n/a (xtap has no XDP yet)",
 		.run = xb_run_tx64_drop,
 		.cfg = { .num = XB_NUM, .xdp_drop = true },
+	}, {
+		.id = "tx64_redirect",
+		.title = "TX 64 B guest→tap, XDP_REDIRECT to a veth (XDP_DROP on its peer)",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_drop,
+		.cfg = { .num = XB_NUM, .tx_redirect = true },
 	}, {
 		.id = "tx64_stack",
 		.title = "TX 64 B guest→tap→host UDP socket",
@@ -950,6 +1002,18 @@ const struct xb_row xb_rows[] = {
 		.unit = XB_KPPS,
 		.run = xb_run_rx64,
 		.cfg = { .num = XB_NUM, .pkt = true },
+	}, {
+		.id = "tx64_drop_wd_off",
+		.title = "TX 64 B guest→tap, stack drop, xtap stall watchdog off (compare with tx64_drop: default 100 ms)",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_drop,
+		.cfg = { .num = XB_NUM, .xtap_stall_off = true },
+	}, {
+		.id = "rx64_wd_off",
+		.title = "RX 64 B host AF_PACKET→tap→guest, xtap stall watchdog off (compare with rx64: default 100 ms)",
+		.unit = XB_KPPS,
+		.run = xb_run_rx64,
+		.cfg = { .num = XB_NUM, .pkt = true, .xtap_stall_off = true },
 	}, {
 		.id = "rx64_redirect",
 		.title = "RX 64 B veth XDP_REDIRECT→tap→guest (ndo_xdp_xmit)",
@@ -977,6 +1041,50 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_rr,
 		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
 			 .one_cpu = true },
+	}, {
+		.id = "rr_mode_off",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=off (upstream: busy-poll off)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "off" },
+	}, {
+		.id = "rr_mode_fixed50",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=fixed 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "fixed", .busyloop_us = 50 },
+	}, {
+		.id = "rr_mode_adaptive",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=adaptive up to 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "adaptive", .busyloop_us = 50 },
+	}, {
+		.id = "rr_sparse_off",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=off (upstream: busy-poll off)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "off", .gap_us = 1000 },
+	}, {
+		.id = "rr_sparse_fixed50",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=fixed 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "fixed", .busyloop_us = 50,
+			 .gap_us = 1000 },
+	}, {
+		.id = "rr_sparse_adaptive",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=adaptive up to 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "adaptive", .busyloop_us = 50,
+			 .gap_us = 1000 },
 	}, {
 		.id = "probe",
 		.title = "Busy-poll probe: worker CPU per TX frame at 1 frame/ms, busy-poll off",
