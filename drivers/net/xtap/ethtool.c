@@ -8,6 +8,7 @@
 #include "xtap.h"
 
 #include <linux/ethtool.h>
+#include <linux/math64.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 
@@ -25,6 +26,11 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_TX_STOPS]		= "tx_stops",
 	[XTAP_STAT_TX_WAKES]		= "tx_wakes",
 	[XTAP_STAT_TX_BUSY]		= "tx_busy",
+	[XTAP_STAT_TX_XDP_XMIT]		= "xdp_xmit",
+	[XTAP_STAT_TX_XDP_XMIT_DROPS]	= "xdp_xmit_drops",
+	[XTAP_STAT_TX_BATCHES]		= "tx_batches",
+	[XTAP_STAT_TX_BATCH_FRAMES]	= "tx_batch_frames",
+	[XTAP_STAT_TX_BATCH_AVG]	= "tx_batch_avg",
 	[XTAP_STAT_RX_PACKETS]		= "rx_packets",
 	[XTAP_STAT_RX_BYTES]		= "rx_bytes",
 	[XTAP_STAT_RX_DROP_MALFORMED]	= "rx_drop_malformed",
@@ -39,7 +45,30 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_SIGNALS]		= "signals",
 	[XTAP_STAT_WAKEUPS]		= "wakeups",
 	[XTAP_STAT_STALLS]		= "stalls",
+	[XTAP_STAT_RX_XDP_PASS]		= "xdp_pass",
+	[XTAP_STAT_RX_XDP_DROP]		= "xdp_drop",
+	[XTAP_STAT_RX_XDP_TX]		= "xdp_tx",
+	[XTAP_STAT_RX_XDP_TX_ERR]	= "xdp_tx_err",
+	[XTAP_STAT_RX_XDP_REDIRECT]	= "xdp_redirect",
+	[XTAP_STAT_RX_XDP_REDIRECT_ERR]	= "xdp_redirect_err",
+	[XTAP_STAT_RX_XDP_ABORTED]	= "xdp_aborted",
+	[XTAP_STAT_RX_XDP_GENERIC]	= "xdp_generic",
+	[XTAP_STAT_RX_BATCHES]		= "rx_batches",
+	[XTAP_STAT_RX_BATCH_FRAMES]	= "rx_batch_frames",
+	[XTAP_STAT_RX_BATCH_AVG]	= "rx_batch_avg",
 };
+
+/* Fill in the derived average batch sizes of one set of counters: the
+ * native XDP batches of written frames (rx) and the vhost RX worker's
+ * batches toward the guest (tx).
+ */
+static void xtap_batch_avg(u64 *v)
+{
+	v[XTAP_STAT_RX_BATCH_AVG] = v[XTAP_STAT_RX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_RX_BATCH_FRAMES], v[XTAP_STAT_RX_BATCHES]) : 0;
+	v[XTAP_STAT_TX_BATCH_AVG] = v[XTAP_STAT_TX_BATCHES] ?
+		div64_u64(v[XTAP_STAT_TX_BATCH_FRAMES], v[XTAP_STAT_TX_BATCHES]) : 0;
+}
 
 /* Counters ndo_get_stats64 reports as they are (ip -s link,
  * /sys/class/net/<dev>/statistics): ethtool -S does not repeat their device
@@ -89,7 +118,9 @@ static void xtap_get_ethtool_stats(struct net_device *dev,
 		xtap_stats_read(xt, q, slot);
 		for (i = 0; i < XTAP_STAT_NUM; i++)
 			sum[i] += slot[i];
+		xtap_batch_avg(slot);
 	}
+	xtap_batch_avg(sum);
 	for (i = 0; i < XTAP_STAT_NUM; i++)
 		if (!xtap_stat_is_standard(i))
 			*data++ = sum[i];

@@ -12,6 +12,7 @@
 #include "queue.h"
 
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/if_vlan.h>
 #include <linux/log2.h>
@@ -294,25 +295,80 @@ static int xtap_skb_to_vnet_hdr(struct sk_buff *skb, struct xtap_vnet_hdr *hdr)
  * @to: destination: the vnet header of the current size (num_buffers, if
  *	present, set to 1), then the frame
  *
- * xtap_queue_read_ptr_hdr() with the current header size.
+ * xtap_queue_read_ptr_bulk() with the current header size, returning an
+ * xdp_frame at once.
  *
  * Context: process context; may sleep (copies to user memory).
- * Return: as xtap_queue_read_ptr_hdr().
+ * Return: as xtap_queue_read_ptr_bulk().
  */
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to)
 {
-	return xtap_queue_read_ptr_hdr(q, ptr, to, xtap_queue_vnet_hdr_len(q));
+	return xtap_queue_read_ptr_bulk(q, ptr, to, xtap_queue_vnet_hdr_len(q),
+					NULL);
 }
 
 /**
- * xtap_queue_read_ptr_hdr() - deliver one ring entry with a given header size
+ * xtap_queue_frames_return() - return delivered xdp_frames together
+ * @done: the frames; empty on return
+ *
+ * One xdp_return_frame_bulk() section (BHs off, RCU held) for all of them:
+ * frames of one page_pool go back to it in bulk.
+ *
+ * Context: process or softirq context.
+ */
+void xtap_queue_frames_return(struct xtap_frame_bulk *done)
+{
+	struct xdp_frame_bulk bq;
+	unsigned int i;
+
+	if (!done->n)
+		return;
+	xdp_frame_bulk_init(&bq);
+	local_bh_disable();
+	rcu_read_lock();
+	for (i = 0; i < done->n; i++)
+		xdp_return_frame_bulk(done->frames[i], &bq);
+	xdp_flush_frame_bulk(&bq);
+	rcu_read_unlock();
+	local_bh_enable();
+	done->n = 0;
+}
+
+/**
+ * xtap_queue_count_batch() - count one batch a reader delivered
+ * @q: the queue
+ * @frames: frames in the batch, at least 1
+ *
+ * Context: any; never sleeps.
+ */
+void xtap_queue_count_batch(struct xtap_queue *q, unsigned int frames)
+{
+	struct xtap_dev *xt;
+	unsigned int slot;
+
+	rcu_read_lock();
+	xt = rcu_dereference(q->xt);
+	if (xt) {
+		slot = xtap_queue_slot(xt, q);
+		xtap_stats_inc(xt, slot, XTAP_STAT_TX_BATCHES);
+		xtap_stats_add(xt, slot, XTAP_STAT_TX_BATCH_FRAMES, frames);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * xtap_queue_read_ptr_bulk() - deliver one ring entry, returning xdp_frames
+ *	in bulk
  * @q: the queue the entry was taken from
- * @ptr: the entry (skb or tagged xdp_frame); freed in every case
+ * @ptr: the entry (skb or tagged xdp_frame); freed or kept in @done in
+ *	every case
  * @to: destination: @hdr_sz bytes of vnet header (num_buffers, if present,
  *	set to 1), then the frame
  * @hdr_sz: the vnet header size the caller read once with
  *	xtap_queue_vnet_hdr_len() and sized @to for; a concurrent
  *	TUNSETVNETHDRSZ then cannot make the two disagree
+ * @done: where a delivered xdp_frame goes, for xtap_queue_frames_return();
+ *	NULL to return it at once
  *
  * When @to has room for the header but not the whole frame, the frame is
  * truncated, counted (tx_truncated), and the bytes written are returned.
@@ -322,8 +378,9 @@ ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr, struct iov_iter *to
  * no vnet header can describe the frame (both counted as drops), or
  * -EFAULT.
  */
-ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
-				struct iov_iter *to, int hdr_sz)
+ssize_t xtap_queue_read_ptr_bulk(struct xtap_queue *q, void *ptr,
+				 struct iov_iter *to, int hdr_sz,
+				 struct xtap_frame_bulk *done)
 {
 	unsigned long p = (unsigned long)ptr;
 	size_t avail = iov_iter_count(to);
@@ -369,7 +426,13 @@ ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
 			ret = -EFAULT;
 			goto drop_fault;
 		}
-		xdp_return_frame(frame);
+		if (done) {
+			if (done->n == XTAP_FRAME_BULK)
+				xtap_queue_frames_return(done);
+			done->frames[done->n++] = frame;
+		} else {
+			xdp_return_frame(frame);
+		}
 	} else {
 		if (skb_copy_datagram_iter(skb, 0, to, n)) {
 			ret = -EFAULT;
@@ -463,6 +526,24 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
 	return skb;
 }
 
+/* Frames that keep the skb path meet the native program through generic
+ * XDP, so none bypasses it.  Returns true when the skb is to be passed on;
+ * false when the program took it (dropped, redirected or sent back).
+ * Called under rcu_read_lock().
+ */
+static bool xtap_queue_xdp_generic(struct xtap_dev *xt, struct sk_buff *skb)
+{
+	struct bpf_prog *prog;
+	int act = XDP_PASS;
+
+	local_bh_disable();
+	prog = rcu_dereference(xt->xdp_prog);
+	if (prog)
+		act = do_xdp_generic(prog, skb);
+	local_bh_enable();
+	return act == XDP_PASS;
+}
+
 /**
  * xtap_queue_write_iter() - hand one frame from a writer to the stack
  * @q: the queue
@@ -471,10 +552,12 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *	xtap_queue_write_flush()
  *
  * Validates the header, builds an skb with the checksum and GSO fields
- * applied, and hands it to the stack (netif_receive_skb() with BHs
- * disabled) or appends it to @batch.  The frame is counted as the netdev's
- * rx (XTAP_STAT_RX_PACKETS) when delivered or appended; every failure but
- * -EBADFD is counted as a drop of its own reason.
+ * applied, runs the device's XDP program on it (generic XDP) if it has one,
+ * and hands it to the stack (netif_receive_skb() with BHs disabled) or
+ * appends it to @batch.  The frame is counted as the netdev's rx
+ * (XTAP_STAT_RX_PACKETS) when delivered or appended; one the program
+ * consumed counts as xdp_generic; every failure but -EBADFD is counted as
+ * a drop of its own reason.
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed
@@ -554,6 +637,13 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 	skb_record_rx_queue(skb, xtap_queue_slot(xt, q));
+	if (unlikely(rcu_access_pointer(xt->xdp_prog)) &&
+	    !xtap_queue_xdp_generic(xt, skb)) {
+		xtap_stats_inc(xt, xtap_queue_slot(xt, q),
+			       XTAP_STAT_RX_XDP_GENERIC);
+		rcu_read_unlock();
+		return total;
+	}
 	xtap_stats_pkt(xt, xtap_queue_slot(xt, q), XTAP_STAT_RX_PACKETS, len);
 	if (batch) {
 		list_add_tail(&skb->list, batch);

@@ -41,7 +41,9 @@
 struct file;
 struct iov_iter;
 struct list_head;
+struct xdp_frame;
 struct xtap_queue;
+struct xtap_write_batch;
 
 /* The largest vnet header (VIRTIO_NET_F_HASH_REPORT layout); the smaller
  * ones are its prefixes.
@@ -56,6 +58,21 @@ struct xtap_vnet_hdr {
 /* Bit 0 of a ring entry: the entry is an xdp_frame, not an sk_buff. */
 #define XTAP_PTR_XDP	0x1UL
 
+/* Most delivered xdp_frames one struct xtap_frame_bulk holds. */
+#define XTAP_FRAME_BULK	64
+
+/**
+ * struct xtap_frame_bulk - delivered xdp_frames waiting to be returned
+ * @n: frames in @frames
+ * @frames: the frames, returned together by xtap_queue_frames_return()
+ *
+ * Owned by one reader (on its stack); no lock.
+ */
+struct xtap_frame_bulk {
+	unsigned int n;
+	struct xdp_frame *frames[XTAP_FRAME_BULK];
+};
+
 /* node.c */
 struct xtap_queue *xtap_queue_from_file(struct file *file);
 
@@ -66,6 +83,14 @@ int xtap_queue_vnet_hdr_len(struct xtap_queue *q);
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 			      struct list_head *batch);
 void xtap_queue_write_flush(struct xtap_queue *q, struct list_head *batch);
+/* ... in rounds of XDP buffers (xdp.c): small plain frames wait in @wb,
+ * others take the skb path onto @wb's list; batch_end runs the XDP program
+ * on the buffers and hands the round's skbs to the stack as one list.
+ */
+ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
+				 struct xtap_write_batch *wb);
+void xtap_queue_write_batch_end(struct xtap_queue *q,
+				struct xtap_write_batch *wb);
 
 /* read(): the ring -> the queue's user (netdev tx; guest receive) */
 int xtap_queue_claim_reader(struct xtap_queue *q, const void *owner);
@@ -75,8 +100,11 @@ void xtap_queue_unconsume(struct xtap_queue *q, void **ptrs, int n);
 int xtap_queue_ptr_len(const void *ptr);
 ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
 			    struct iov_iter *to);
-ssize_t xtap_queue_read_ptr_hdr(struct xtap_queue *q, void *ptr,
-				struct iov_iter *to, int hdr_sz);
+ssize_t xtap_queue_read_ptr_bulk(struct xtap_queue *q, void *ptr,
+				 struct iov_iter *to, int hdr_sz,
+				 struct xtap_frame_bulk *done);
+void xtap_queue_frames_return(struct xtap_frame_bulk *done);
+void xtap_queue_count_batch(struct xtap_queue *q, unsigned int frames);
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_ring_empty(struct xtap_queue *q);
 

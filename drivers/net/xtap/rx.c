@@ -7,7 +7,10 @@
  * time from the queue ring into a private array, gathers guest buffers for
  * each frame (several chains with MRG_RXBUF), lets the queue copy header
  * and frame into them, and publishes the used elements of a whole batch
- * with one signal.
+ * with one signal.  The ring holds skbs and xdp_frames (ndo_xdp_xmit,
+ * XDP_TX) alike; an xdp_frame gets a zeroed vnet header (it carries no
+ * checksum or GSO state), and the xdp_frames of a batch are returned with
+ * xdp_return_frame_bulk() once the batch is published.
  *
  * When the guest has no buffers left the worker keeps the frames it holds,
  * stops taking more and waits for a kick; the queue ring fills up and the
@@ -92,6 +95,16 @@ static void xtap_rx_make_room(struct xtap_vq *vq)
 	if (vq->nheads + XTAP_VQ_MAX_IOV + 1 > XTAP_VQ_MAX_HEADS)
 		xtap_vq_flush_used(vq);
 }
+
+/**
+ * struct xtap_rx_batch - what one round delivered
+ * @frames: frames written into guest buffers
+ * @done: the xdp_frames among them, returned when the round ends
+ */
+struct xtap_rx_batch {
+	unsigned int frames;
+	struct xtap_frame_bulk done;
+};
 
 /* Return what was gathered so far with length 0 and start over. */
 static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
@@ -207,7 +220,8 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 
 /* Deliver the frame at the head of rxq[], or leave it there. */
 static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
-				       size_t *bytes, unsigned int *descs)
+				       size_t *bytes, unsigned int *descs,
+				       struct xtap_rx_batch *b)
 {
 	struct xtap_vq *vq = &rvq->vq;
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
@@ -242,7 +256,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 	iov_iter_init(&to, ITER_DEST, vq->iov, g.niov, g.len);
 	hdr_at = to;
 	iov_iter_advance(&to, vq->vhost_hlen);
-	ret = xtap_queue_read_ptr_hdr(vq->q, ptr, &to, qhlen);
+	ret = xtap_queue_read_ptr_bulk(vq->q, ptr, &to, qhlen, &b->done);
 	if (ret < 0)
 		goto err;
 	written = vq->vhost_hlen + ret;
@@ -271,6 +285,7 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 	vq->nheads += used;
 	vq->stats.packets++;
 	*bytes += written;
+	b->frames++;
 	return XTAP_RX_DONE;
 
 err:
@@ -288,15 +303,21 @@ err_used:
 	return XTAP_RX_DONE;
 }
 
+/* One batch: up to XTAP_VQ_BATCH frames, their used elements published
+ * together with one signal, the xdp_frames among them returned together.
+ */
 static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 					 unsigned int *packets, size_t *bytes,
 					 unsigned int *descs)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
 	struct xtap_vq *vq = &rvq->vq;
+	struct xtap_rx_batch b;
 	unsigned int n;
 	void *ptr;
 
+	b.frames = 0;
+	b.done.n = 0;
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
 		if (*descs >= XTAP_VQ_WEIGHT_DESCS)
 			break;
@@ -305,7 +326,7 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(rvq, ptr, bytes, descs);
+		st = xtap_rx_one(rvq, ptr, bytes, descs, &b);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -313,6 +334,10 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 	*packets += n + 1;
 	xtap_vq_flush_used(vq);
 	xtap_vq_signal(vq);
+	/* The guest has the data: the frames can go back to their owners. */
+	xtap_queue_frames_return(&b.done);
+	if (b.frames)
+		xtap_queue_count_batch(vq->q, b.frames);
 	return st;
 }
 

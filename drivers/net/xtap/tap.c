@@ -9,9 +9,14 @@
  * tx queue (the qdisc holds further frames) and the queue's consumer wakes
  * it once the ring has drained to half; frames are dropped, and counted,
  * only when no queue is attached.
+ *
+ * ndo_xdp_xmit (a host NIC's XDP_REDIRECT, through a devmap or not) puts
+ * xdp_frame pointers, tagged with XTAP_PTR_XDP, into the same rings: no
+ * skb is built.  It cannot push back, so a full ring drops and counts.
  */
 
 #include "xtap.h"
+#include "queue.h"
 #include "sysfs.h"
 
 #include <linux/etherdevice.h>
@@ -19,6 +24,7 @@
 #include <linux/if_tun.h>
 #include <linux/netdevice.h>
 #include <net/rtnetlink.h>
+#include <net/xdp.h>
 #include <uapi/linux/xtap.h>
 
 /* Offloads TUNSETOFFLOAD switches; everything else is always on. */
@@ -115,6 +121,83 @@ static netdev_tx_t xtap_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	xtap_queue_wake_readers(q);
 	return NETDEV_TX_OK;
+}
+
+/* Count one ndo_xdp_xmit() bulk on @slot in one stats section. */
+static void xtap_xdp_xmit_count(struct xtap_dev *xt, unsigned int slot,
+				unsigned int stored, u64 bytes,
+				unsigned int dropped)
+{
+	struct xtap_stats *st = get_cpu_ptr(xt->stats[slot]);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_add(&st->v[XTAP_STAT_TX_PACKETS], stored);
+	u64_stats_add(&st->v[XTAP_STAT_TX_BYTES], bytes);
+	u64_stats_add(&st->v[XTAP_STAT_TX_XDP_XMIT], stored);
+	u64_stats_add(&st->v[XTAP_STAT_TX_XDP_XMIT_DROPS], dropped);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(xt->stats[slot]);
+}
+
+/* Synchronization: BH context (a devmap flush in NAPI, or an XDP batch
+ * under local_bh_disable()), inside an RCU read-side section: reads
+ * numqueues locklessly and queues[] under RCU-bh, like xtap_start_xmit().
+ * One producer lock section per bulk; never sleeps.
+ *
+ * The bulk goes to one queue, chosen by CPU as tun does: a NAPI instance
+ * runs on one CPU, so one source keeps one queue and its order.  Frames
+ * are stored in order until the ring is full; the rest are left to the
+ * caller, which frees them (the core's contract), and counted as drops.
+ * A multi-buffer frame is taken and freed here (the queue's readers copy
+ * one linear buffer), also counted as a drop.  Readers are woken only on
+ * XDP_XMIT_FLUSH, once per NAPI poll rather than once per bulk.
+ */
+static int xtap_xdp_xmit(struct net_device *dev, int n,
+			 struct xdp_frame **frames, u32 flags)
+{
+	struct xtap_dev *xt = netdev_priv(dev);
+	unsigned int nq = READ_ONCE(xt->numqueues);
+	unsigned int slot = 0, stored = 0, dropped = 0;
+	struct xtap_queue *q = NULL;
+	struct xdp_frame *f;
+	struct xtap_ring *r;
+	u64 bytes = 0;
+	int i;
+
+	if (unlikely(flags & ~XDP_XMIT_FLAGS_MASK))
+		return -EINVAL;
+	if (likely(nq)) {
+		slot = smp_processor_id() % nq;
+		q = rcu_dereference_bh(xt->queues[slot]);
+	}
+	if (unlikely(!q)) {
+		/* No queue (or a detach moved them): the caller frees all. */
+		xtap_xdp_xmit_count(xt, slot, 0, 0, n);
+		return 0;
+	}
+	r = &q->ring;
+
+	spin_lock(&r->producer_lock);
+	for (i = 0; i < n; i++) {
+		f = frames[i];
+		if (unlikely(xdp_frame_has_frags(f))) {
+			xdp_return_frame(f);
+			dropped++;
+			continue;
+		}
+		if (__xtap_ring_produce(r, (void *)((unsigned long)f |
+						     XTAP_PTR_XDP)))
+			break;
+		stored++;
+		bytes += f->len;
+	}
+	spin_unlock(&r->producer_lock);
+
+	xtap_xdp_xmit_count(xt, slot, stored, bytes, dropped + n - i);
+	if (flags & XDP_XMIT_FLUSH)
+		xtap_queue_wake_readers(q);
+	return i;
 }
 
 /* Synchronization: called by the core under rcu_read_lock_bh() before the
@@ -230,7 +313,8 @@ static void xtap_get_stats64(struct net_device *dev,
 			v[XTAP_STAT_TX_DROP_HDR] +
 			v[XTAP_STAT_TX_DROP_DETACHED] +
 			v[XTAP_STAT_TX_DROP_GUEST_BUF] +
-			v[XTAP_STAT_TX_DROP_FAULT];
+			v[XTAP_STAT_TX_DROP_FAULT] +
+			v[XTAP_STAT_TX_XDP_XMIT_DROPS];
 	s->tx_errors = v[XTAP_STAT_TX_TRUNCATED];
 	s->rx_packets = v[XTAP_STAT_RX_PACKETS];
 	s->rx_bytes = v[XTAP_STAT_RX_BYTES];
@@ -238,7 +322,11 @@ static void xtap_get_stats64(struct net_device *dev,
 			v[XTAP_STAT_RX_DROP_NOMEM] +
 			v[XTAP_STAT_RX_DROP_FAULT] +
 			v[XTAP_STAT_RX_DROP_DOWN] +
-			v[XTAP_STAT_RX_DROP_BAD_CHAIN];
+			v[XTAP_STAT_RX_DROP_BAD_CHAIN] +
+			v[XTAP_STAT_RX_XDP_DROP] +
+			v[XTAP_STAT_RX_XDP_TX_ERR] +
+			v[XTAP_STAT_RX_XDP_REDIRECT_ERR] +
+			v[XTAP_STAT_RX_XDP_ABORTED];
 	s->rx_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 	s->rx_frame_errors = v[XTAP_STAT_RX_DROP_MALFORMED];
 }
@@ -277,6 +365,10 @@ static int xtap_dev_init(struct net_device *dev)
 		for_each_possible_cpu(cpu)
 			u64_stats_init(&per_cpu_ptr(xt->stats[i], cpu)->syncp);
 	}
+	if (xtap_xdp_init(xt)) {
+		xtap_free_stats(xt);
+		return -ENOMEM;
+	}
 	xt->id = atomic64_inc_return(&xtap_dev_ids);
 	pr_debug("device %llu created\n", xt->id);
 	return 0;
@@ -293,11 +385,13 @@ static const struct net_device_ops xtap_netdev_ops = {
 	.ndo_init		= xtap_dev_init,
 	.ndo_uninit		= xtap_dev_uninit,
 	.ndo_start_xmit		= xtap_start_xmit,
+	.ndo_xdp_xmit		= xtap_xdp_xmit,
 	.ndo_select_queue	= xtap_select_queue,
 	.ndo_fix_features	= xtap_fix_features,
 	.ndo_get_stats64	= xtap_get_stats64,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
+	.ndo_bpf		= xtap_xdp_bpf,
 };
 
 /* Runs when the net_device is freed: after unregistration and an RCU grace
@@ -307,6 +401,7 @@ static void xtap_dev_free(struct net_device *dev)
 {
 	struct xtap_dev *xt = netdev_priv(dev);
 
+	xtap_xdp_uninit(xt);
 	xtap_free_stats(xt);
 	pr_debug("device %llu destroyed\n", xt->id);
 }

@@ -5,8 +5,10 @@
  * Guest transmit (guest -> host; the netdev's rx), as vhost-net's
  * handle_tx.  The TX worker takes up to XTAP_VQ_BATCH chains per
  * round, hands each to the queue as an iov_iter over the guest's buffers
- * (the queue copies the frame into an skb), gives the queue the whole batch
- * at once, then publishes the used elements and signals the guest once.
+ * (the queue copies the frame into an XDP buffer, or into an skb when it
+ * needs offloads or is larger than a page), ends the round with the whole
+ * batch at once (XDP verdicts, one list of skbs for the stack; xdp.c),
+ * then publishes the used elements and signals the guest once.
  */
 
 #include "xtap.h"
@@ -14,6 +16,7 @@
 #include "queue.h"
 #include "tx.h"
 #include "vq.h"
+#include "xdp.h"
 
 #include <linux/list.h>
 #include <linux/uio.h>
@@ -44,7 +47,7 @@ enum xtap_tx_status {
 };
 
 static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
-			struct list_head *batch, size_t *bytes)
+			size_t *bytes)
 {
 	struct iov_iter from;
 	ssize_t ret;
@@ -58,7 +61,7 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
-	ret = xtap_queue_write_iter(vq->q, &from, batch);
+	ret = xtap_queue_write_batched(vq->q, &from, vq->wb);
 	if (ret < 0)
 		return;
 	vq->stats.packets++;
@@ -70,7 +73,6 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 {
 	enum xtap_tx_status status = XTAP_TX_MORE;
 	struct xtap_chain c;
-	LIST_HEAD(batch);
 	unsigned int n;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
@@ -80,7 +82,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 					  &c)) {
 		case XTAP_CHAIN_OK:
 			w->descs += c.ndescs;
-			xtap_tx_one(vq, &c, &batch, &w->bytes);
+			xtap_tx_one(vq, &c, &w->bytes);
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_BAD:
@@ -101,8 +103,7 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 		break;
 	}
 	w->chains += n + 1;
-	if (!list_empty(&batch))
-		xtap_queue_write_flush(vq->q, &batch);
+	xtap_queue_write_batch_end(vq->q, vq->wb);
 	xtap_vq_flush_used(vq);
 	xtap_vq_signal(vq);
 	return status;

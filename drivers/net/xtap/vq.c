@@ -21,6 +21,7 @@
  */
 
 #include "vq.h"
+#include "xdp.h"
 
 #include <linux/eventfd.h>
 #include <linux/file.h>
@@ -68,11 +69,16 @@ int xtap_vq_alloc(struct xtap_vq *vq, u64 dev_id, unsigned int index)
 				 GFP_KERNEL_ACCOUNT);
 	if (!vq->iov)
 		goto err_iov;
+	vq->wb = xtap_write_batch_alloc();
+	if (!vq->wb)
+		goto err_wb;
 	xtap_poll_init(&vq->kick_poll, EPOLLIN);
 	vq->kick_poll.events = &vq->kicks;
 	xtap_vq_reset(vq);
 	return 0;
 
+err_wb:
+	kvfree(vq->iov);
 err_iov:
 	kvfree(vq->heads);
 err_heads:
@@ -86,6 +92,7 @@ err_heads:
  */
 void xtap_vq_free(struct xtap_vq *vq)
 {
+	xtap_write_batch_free(vq->wb);
 	kvfree(vq->iov);
 	kvfree(vq->heads);
 	mutex_destroy(&vq->mutex);

@@ -23,6 +23,7 @@ struct eventfd_ctx;
 struct file;
 struct vhost_memory_region;
 struct xtap_queue;
+struct xtap_write_batch;
 
 /* Most iovecs (and descriptors) one chain, or one RX packet, may use. */
 #define XTAP_VQ_MAX_IOV		1024
@@ -153,6 +154,7 @@ struct xtap_vq_counts {
  * @heads: used elements not yet written to the used ring
  * @nheads: entries in @heads
  * @iov: iovec scratch space, XTAP_VQ_MAX_IOV entries
+ * @wb: frames of the current TX round, XDP buffers and skbs (TX only)
  * @stats: counters
  */
 struct xtap_vq {
@@ -200,6 +202,7 @@ struct xtap_vq {
 	struct vring_used_elem *heads;
 	unsigned int nheads;
 	struct iovec *iov;
+	struct xtap_write_batch *wb;
 
 	struct xtap_vq_stats stats;
 };

@@ -23,6 +23,10 @@
 
 #include "ring.h"
 
+struct bpf_prog;
+struct netdev_bpf;
+struct xdp_rxq_info;
+
 #define XTAP_DRV_NAME		"xtap"
 #define XTAP_DRV_VERSION	"0.1"
 
@@ -58,6 +62,15 @@
  * @XTAP_STAT_TX_STOPS: netdev tx queue stopped at the high watermark
  * @XTAP_STAT_TX_WAKES: netdev tx queue woken at the low watermark
  * @XTAP_STAT_TX_BUSY: frame handed back to the qdisc (NETDEV_TX_BUSY)
+ * @XTAP_STAT_TX_XDP_XMIT: xdp_frames ndo_xdp_xmit put into a queue ring
+ *	(also counted in tx_packets and tx_bytes)
+ * @XTAP_STAT_TX_XDP_XMIT_DROPS: xdp_frames ndo_xdp_xmit dropped: ring
+ *	full, no queue attached, or a multi-buffer frame
+ * @XTAP_STAT_TX_BATCHES: batches the vhost RX worker delivered to the
+ *	guest (one used-ring update and at most one signal each)
+ * @XTAP_STAT_TX_BATCH_FRAMES: frames in those batches
+ * @XTAP_STAT_TX_BATCH_AVG: never counted; ethtool -S reports
+ *	tx_batch_frames / tx_batches here
  * @XTAP_STAT_RX_PACKETS: frames handed to the stack
  * @XTAP_STAT_RX_BYTES: bytes of those frames
  * @XTAP_STAT_RX_DROP_MALFORMED: rejected: malformed vnet header or frame
@@ -74,6 +87,21 @@
  * @XTAP_STAT_SIGNALS: guest interrupts (call eventfd) sent
  * @XTAP_STAT_WAKEUPS: times a sleeping worker thread was woken to work
  * @XTAP_STAT_STALLS: work the stall watchdog found and served
+ * @XTAP_STAT_RX_XDP_PASS: native XDP verdict XDP_PASS
+ * @XTAP_STAT_RX_XDP_DROP: native XDP verdict XDP_DROP (also in rx_dropped)
+ * @XTAP_STAT_RX_XDP_TX: native XDP_TX frames put back into the queue ring
+ * @XTAP_STAT_RX_XDP_TX_ERR: XDP_TX frames dropped: ring full or no room for
+ *	the frame header
+ * @XTAP_STAT_RX_XDP_REDIRECT: XDP_REDIRECT frames the target accepted
+ * @XTAP_STAT_RX_XDP_REDIRECT_ERR: XDP_REDIRECT frames xdp_do_redirect()
+ *	refused (dropped)
+ * @XTAP_STAT_RX_XDP_ABORTED: XDP_ABORTED or an invalid verdict (dropped)
+ * @XTAP_STAT_RX_XDP_GENERIC: skb-path frames the program consumed through
+ *	generic XDP (dropped, redirected or sent back)
+ * @XTAP_STAT_RX_BATCHES: batches of XDP buffers run (native path)
+ * @XTAP_STAT_RX_BATCH_FRAMES: XDP buffers in those batches
+ * @XTAP_STAT_RX_BATCH_AVG: never counted; ethtool -S reports
+ *	rx_batch_frames / rx_batches here
  * @XTAP_STAT_NUM: number of counters
  */
 enum xtap_stat {
@@ -90,6 +118,11 @@ enum xtap_stat {
 	XTAP_STAT_TX_STOPS,
 	XTAP_STAT_TX_WAKES,
 	XTAP_STAT_TX_BUSY,
+	XTAP_STAT_TX_XDP_XMIT,
+	XTAP_STAT_TX_XDP_XMIT_DROPS,
+	XTAP_STAT_TX_BATCHES,
+	XTAP_STAT_TX_BATCH_FRAMES,
+	XTAP_STAT_TX_BATCH_AVG,
 	XTAP_STAT_RX_PACKETS,
 	XTAP_STAT_RX_BYTES,
 	XTAP_STAT_RX_DROP_MALFORMED,
@@ -104,6 +137,17 @@ enum xtap_stat {
 	XTAP_STAT_SIGNALS,
 	XTAP_STAT_WAKEUPS,
 	XTAP_STAT_STALLS,
+	XTAP_STAT_RX_XDP_PASS,
+	XTAP_STAT_RX_XDP_DROP,
+	XTAP_STAT_RX_XDP_TX,
+	XTAP_STAT_RX_XDP_TX_ERR,
+	XTAP_STAT_RX_XDP_REDIRECT,
+	XTAP_STAT_RX_XDP_REDIRECT_ERR,
+	XTAP_STAT_RX_XDP_ABORTED,
+	XTAP_STAT_RX_XDP_GENERIC,
+	XTAP_STAT_RX_BATCHES,
+	XTAP_STAT_RX_BATCH_FRAMES,
+	XTAP_STAT_RX_BATCH_AVG,
 	XTAP_STAT_NUM
 };
 
@@ -167,6 +211,10 @@ struct xtap_poll_conf {
  * @tap_features: offloads allowed by the last TUNSETOFFLOAD
  * @stats: per-CPU counters of each queue slot (netdev tx queue index),
  *	dev->num_tx_queues of them
+ * @xdp_prog: the native XDP program run on frames from the queues' users,
+ *	NULL when none; replaced under rtnl_lock (ndo_bpf), read under RCU
+ * @xdp_rxq: one xdp_rxq_info per queue slot, dev->num_tx_queues of them,
+ *	registered from ndo_init to the device's free
  * @queues: the enabled queues, indexed like the netdev tx queues
  * @poll: busy-poll and watchdog settings (sysfs)
  * @sysfs: the xtap/ directory under the net device, NULL when none
@@ -177,8 +225,8 @@ struct xtap_poll_conf {
  *	xtap_sysfs_lock
  *
  * Everything but @dev, @id, @stats, @poll and the sysfs fields is written
- * under rtnl_lock.  The datapath reads @numqueues with READ_ONCE() and
- * @queues[] under RCU.
+ * under rtnl_lock.  The datapath reads @numqueues with READ_ONCE(),
+ * @queues[] and @xdp_prog under RCU.
  */
 struct xtap_dev {
 	struct net_device *dev;
@@ -190,6 +238,8 @@ struct xtap_dev {
 	unsigned int numqueues;
 	netdev_features_t tap_features;
 	struct xtap_stats __percpu **stats;
+	struct bpf_prog __rcu *xdp_prog;
+	struct xdp_rxq_info *xdp_rxq;
 	struct xtap_queue __rcu *queues[XTAP_MAX_QUEUES];
 	struct xtap_poll_conf poll;
 	struct kobject *sysfs;
@@ -317,6 +367,11 @@ void xtap_queue_node_del(struct xtap_dev *xt);
 void xtap_queue_wake_readers(struct xtap_queue *q);
 void xtap_queue_count(struct xtap_queue *q, enum xtap_stat stat);
 unsigned int xtap_queue_ring_size(struct net_device *dev);
+
+/* xdp.c */
+int xtap_xdp_init(struct xtap_dev *xt);
+void xtap_xdp_uninit(struct xtap_dev *xt);
+int xtap_xdp_bpf(struct net_device *dev, struct netdev_bpf *bpf);
 
 /* ethtool.c */
 extern const struct ethtool_ops xtap_ethtool_ops;

@@ -304,6 +304,23 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 		if (ret)
 			goto err;
 	}
+	if (c->tx_redirect) {
+		snprintf(e->veth[0], IFNAMSIZ, "xbv%ua", seq);
+		snprintf(e->veth[1], IFNAMSIZ, "xbv%ub", seq);
+		what = "veth pair";
+		ret = xb_veth_create(e->veth[0], e->veth[1]);
+		if (ret)
+			goto err;
+		/* veth takes redirected frames only with a program on its peer */
+		what = "attach XDP_DROP on the veth peer";
+		ret = xb_xdp_attach(if_nametoindex(e->veth[1]), 0);
+		if (ret)
+			goto err;
+		what = "attach XDP redirect to the veth";
+		ret = xb_xdp_attach(e->be.ifindex, if_nametoindex(e->veth[0]));
+		if (ret)
+			goto err;
+	}
 	if (c->pkt || c->veth_redirect) {
 		what = "AF_PACKET sender";
 		fd = xb_pkt_sender(c->veth_redirect ?
@@ -963,11 +980,16 @@ const struct xb_row xb_rows[] = {
 		.cfg = { .num = XB_NUM },
 	}, {
 		.id = "tx64_xdp",
-		.title = "TX 64 B guest→tap, XDP_DROP on the tap (informational)",
+		.title = "TX 64 B guest→tap, XDP_DROP on the tap",
 		.unit = XB_KPPS,
-		.xtap_na = "n/a (xtap has no XDP yet)",
 		.run = xb_run_tx64_drop,
 		.cfg = { .num = XB_NUM, .xdp_drop = true },
+	}, {
+		.id = "tx64_redirect",
+		.title = "TX 64 B guest→tap, XDP_REDIRECT to a veth (XDP_DROP on its peer)",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_drop,
+		.cfg = { .num = XB_NUM, .tx_redirect = true },
 	}, {
 		.id = "tx64_stack",
 		.title = "TX 64 B guest→tap→host UDP socket",

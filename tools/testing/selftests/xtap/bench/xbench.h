@@ -124,6 +124,9 @@ struct xb_env {
  * @xdp_drop: attach an XDP_DROP program (native mode)
  * @veth_redirect: create a veth pair whose second end redirects every frame
  *	into the interface with XDP; the sender sits on the first end
+ * @tx_redirect: create a veth pair with an XDP_DROP program on its second
+ *	end, and redirect every frame the interface receives into the first
+ *	end with XDP
  * @one_cpu: run the worker threads on the guest's CPU instead
  * @xtap_mode: xtap only: write this to the interface's
  *	xtap/busy_poll_mode (with xtap/busy_poll_us = @busyloop_us) and let
@@ -143,6 +146,7 @@ struct xb_envcfg {
 	bool pkt_vnet_hdr;
 	bool xdp_drop;
 	bool veth_redirect;
+	bool tx_redirect;
 	bool one_cpu;
 	const char *xtap_mode;
 	unsigned int gap_us;

@@ -121,6 +121,8 @@ if [ -n "$kdir" ]; then
 	cp "$kdir"/modules.builtin* "$run/kmods/"
 fi
 
+# boot_vm gives the guest two virtio-net NICs on one QEMU hub, a "host NIC"
+# for XDP redirect tests: what leaves the first (MAC ...:01) arrives on the second (...:02).
 timeout=${VM_TIMEOUT:-$([ "$mode" = suite ] && echo 3600 || echo 900)}
 stall=${VM_BOOT_STALL:-120}
 read -r -a qargs <<< "${VM_QEMU_ARGS:-}"
@@ -137,6 +139,10 @@ boot_vm() {
 		-smp "${VM_SMP:-2}" -m "${VM_MEM:-3072}" \
 		-nodefaults -nographic -no-reboot -monitor none -nic none \
 		-serial "file:$run/console" -serial "file:$run/result" \
+		-netdev hubport,id=hub0a,hubid=0 \
+		-device virtio-net-pci,netdev=hub0a,mac=52:54:00:78:74:01 \
+		-netdev hubport,id=hub0b,hubid=0 \
+		-device virtio-net-pci,netdev=hub0b,mac=52:54:00:78:74:02 \
 		-kernel "$kernel" -initrd "$initrd" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-append "$append" "${qargs[@]}" </dev/null >"$run/qemu.log" 2>&1 &
