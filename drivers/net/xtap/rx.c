@@ -185,9 +185,11 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	return 0;
 }
 
-/* Deliver the frame at the head of vq->rxq, or leave it there. */
-static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
-				       size_t *bytes)
+/* Deliver the frame at the head of vq->rxq, or leave it there.  With @log
+ * (a constant: see xtap_rx_round()) every byte written is logged dirty.
+ */
+static __always_inline enum xtap_rx_status
+xtap_rx_one(struct xtap_vq *vq, void *ptr, size_t *bytes, const bool log)
 {
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
 	int qh = xtap_queue_vnet_hdr_len(vq->q);
@@ -240,6 +242,8 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_vq *vq, void *ptr,
 	ret = xtap_rx_write_hdr(vq, &hdr_at, qhlen, used, mergeable);
 	if (ret)
 		goto err_used;
+	if (log)
+		xtap_log_iov(vq, vq->iov, g.niov, written);
 	vq->nheads += used;
 	vq->stats.packets++;
 	vq->stats.bytes += written;
@@ -250,6 +254,9 @@ err:
 	used = g.nheads;
 err_used:
 	vq->stats.errors++;
+	/* Part of the buffers may have been written: log all of them. */
+	if (log)
+		xtap_log_iov(vq, vq->iov, g.niov, g.len);
 	if (ret == -EFAULT) {
 		/* Bad guest memory: hand the buffers back empty. */
 		for (i = 0; i < used; i++)
@@ -262,8 +269,9 @@ err_used:
 	return XTAP_RX_DONE;
 }
 
-static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
-					 unsigned int *packets, size_t *bytes)
+static __always_inline enum xtap_rx_status
+xtap_rx_batch(struct xtap_vq *vq, unsigned int *packets, size_t *bytes,
+	      const bool log)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
 	unsigned int n;
@@ -275,13 +283,30 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(vq, ptr, bytes);
+		st = xtap_rx_one(vq, ptr, bytes, log);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
 	}
 	*packets += n + 1;
+	return st;
+}
+
+static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
+					 unsigned int *packets, size_t *bytes)
+{
+	enum xtap_rx_status st;
+
+	/* Dirty logging: one branch per batch.  Each side is its own copy of
+	 * the loop, so with logging off not even a per-frame test is left.
+	 */
+	if (unlikely(vq->log.all))
+		st = xtap_rx_batch(vq, packets, bytes, true);
+	else
+		st = xtap_rx_batch(vq, packets, bytes, false);
 	xtap_vq_flush_used(vq);
+	if (unlikely(vq->log.all))
+		xtap_log_signal(vq);
 	xtap_vq_signal(vq);
 	return st;
 }

@@ -20,6 +20,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
+struct eventfd_ctx;
 struct mm_struct;
 
 #define XTAP_VHOST_VQ_RX	0
@@ -29,14 +30,18 @@ struct mm_struct;
 /**
  * struct xtap_vhost - state of one open of /dev/vhost-xtap
  * @mutex: serializes the control plane (every ioctl and release) and
- *	protects @mm, @mem, @features and @backend_features; taken before
- *	any vq mutex
+ *	protects @mm, @mem, @features, @backend_features, @log_base and
+ *	@log_ctx; taken before any vq mutex
  * @id: serial number, for lifetime messages
  * @mm: the owner's mm (VHOST_SET_OWNER), grabbed; NULL without an owner
  * @mem: the memory table, also referenced by each vq; NULL before
  *	VHOST_SET_MEM_TABLE
  * @features: acked features (VHOST_SET_FEATURES)
  * @backend_features: acked backend features
+ * @log_base: the dirty log bitmap (VHOST_SET_LOG_BASE), NULL when none;
+ *	each vq has a copy
+ * @log_ctx: the log eventfd (VHOST_SET_LOG_FD), referenced; NULL when none;
+ *	each vq has an unreferenced copy
  * @vqs: the RX and the TX virtqueue
  */
 struct xtap_vhost {
@@ -46,6 +51,8 @@ struct xtap_vhost {
 	struct xtap_mem *mem;
 	u64 features;
 	u64 backend_features;
+	void __user *log_base;
+	struct eventfd_ctx *log_ctx;
 	struct xtap_vq vqs[XTAP_VHOST_NVQS];
 };
 

@@ -11,6 +11,7 @@
 #ifndef _XTAP_VQ_H
 #define _XTAP_VQ_H
 
+#include "log.h"
 #include "worker.h"
 
 #include <linux/atomic.h>
@@ -126,6 +127,7 @@ struct xtap_vq_stats {
  * @rxq: pointers taken from the queue ring but not yet delivered (RX)
  * @rxq_head: first valid entry of @rxq
  * @rxq_count: valid entries of @rxq
+ * @log: dirty-page logging (live migration)
  * @stats: counters
  */
 struct xtap_vq {
@@ -173,6 +175,7 @@ struct xtap_vq {
 	unsigned int rxq_head;
 	unsigned int rxq_count;
 
+	struct xtap_vq_log log;
 	struct xtap_vq_stats stats;
 };
 
