@@ -92,7 +92,7 @@ static void xtap_get_ringparam(struct net_device *dev,
 			       struct netlink_ext_ack *extack)
 {
 	/* The queue rings carry the netdev's tx direction. */
-	ring->tx_max_pending = XTAP_RING_MAX;
+	ring->tx_max_pending = XTAP_RING_MAX_SIZE;
 	ring->tx_pending = xtap_queue_ring_size(dev);
 }
 

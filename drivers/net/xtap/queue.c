@@ -22,7 +22,7 @@
 #include <net/xdp.h>
 
 /* Longest frame accepted from a writer: a 64 KiB GSO frame with headers. */
-#define XTAP_MAX_FRAME		(65535 + VLAN_ETH_HLEN)
+#define XTAP_MAX_FRAME		(ETH_MAX_MTU + VLAN_ETH_HLEN)
 /* Bytes put in the linear part of a large frame when hdr_len is smaller. */
 #define XTAP_COPY_MIN		256
 
@@ -41,13 +41,13 @@ static bool xtap_vnet_le(void)
  * @dev: the device
  *
  * Return: dev->tx_queue_len rounded up to a power of two, within
- * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX.
+ * %XTAP_RING_MIN_SIZE and %XTAP_RING_MAX_SIZE.
  */
 unsigned int xtap_queue_ring_size(struct net_device *dev)
 {
 	unsigned int len = READ_ONCE(dev->tx_queue_len);
 
-	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX);
+	len = clamp(len, XTAP_RING_MIN_SIZE, XTAP_RING_MAX_SIZE);
 	return roundup_pow_of_two(len);
 }
 

@@ -29,9 +29,6 @@
 #include <linux/virtio_byteorder.h>
 #include <uapi/linux/virtio_net.h>
 
-#define XTAP_RX_WEIGHT_BYTES	0x80000
-#define XTAP_RX_WEIGHT_PACKETS	256
-
 enum xtap_rx_status {
 	XTAP_RX_DONE,		/* the frame was delivered or dropped */
 	XTAP_RX_MORE,		/* a full batch went in */
@@ -56,24 +53,30 @@ struct xtap_rx_gather {
 	unsigned int taken;
 };
 
-static void *xtap_rx_peek(struct xtap_vq *vq)
+static struct xtap_rx_vq *xtap_rx_vq(struct xtap_vq *vq)
+{
+	return container_of(vq, struct xtap_rx_vq, vq);
+}
+
+static void *xtap_rx_peek(struct xtap_rx_vq *rvq)
 {
 	int n;
 
-	if (!vq->rxq_count) {
-		n = xtap_queue_consume_batch(vq->q, vq->rxq, XTAP_VQ_BATCH);
+	if (!rvq->rxq_count) {
+		n = xtap_queue_consume_batch(rvq->vq.q, rvq->rxq,
+					     XTAP_VQ_BATCH);
 		if (n <= 0)
 			return NULL;
-		vq->rxq_head = 0;
-		vq->rxq_count = n;
+		rvq->rxq_head = 0;
+		rvq->rxq_count = n;
 	}
-	return vq->rxq[vq->rxq_head];
+	return rvq->rxq[rvq->rxq_head];
 }
 
-static void xtap_rx_pop(struct xtap_vq *vq)
+static void xtap_rx_pop(struct xtap_rx_vq *rvq)
 {
-	vq->rxq_head++;
-	vq->rxq_count--;
+	rvq->rxq_head++;
+	rvq->rxq_count--;
 }
 
 /* Room for the largest gather behind the queued used elements. */
@@ -93,6 +96,18 @@ static void xtap_rx_gather_abort(struct xtap_vq *vq, struct xtap_rx_gather *g)
 	vq->nheads += g->nheads;
 	memset(g, 0, sizeof(*g));
 	xtap_rx_make_room(vq);
+}
+
+/* A bad chain with a valid head: the used elements of one frame must be
+ * consecutive, so give back what this frame had, then the bad chain.
+ * Returns true after a batch of bad chains in a row.
+ */
+static bool xtap_rx_gather_bad(struct xtap_vq *vq, struct xtap_rx_gather *g,
+			       u16 head, unsigned int *bad)
+{
+	xtap_rx_gather_abort(vq, g);
+	xtap_vq_add_used(vq, head, 0);
+	return ++*bad >= XTAP_VQ_BATCH;
 }
 
 /* Gather chains until they hold @need bytes (one chain without MRG_RXBUF).
@@ -120,8 +135,9 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			if (!c.len) {
 				xtap_vq_error(vq, "empty receive buffer (head %u)",
 					      c.head);
-				vq->stats.bad_chains++;
-				goto bad;
+				if (xtap_rx_gather_bad(vq, g, c.head, &bad))
+					return XTAP_RX_AGAIN;
+				continue;
 			}
 			vq->heads[vq->nheads + g->nheads].id =
 				__cpu_to_virtio32(true, c.head);
@@ -132,13 +148,7 @@ static enum xtap_rx_status xtap_rx_gather(struct xtap_vq *vq, size_t need,
 			g->len += c.len;
 			continue;
 		case XTAP_CHAIN_BAD:
-bad:
-			/* Used elements of one frame must be consecutive: give
-			 * back what this frame had, then the bad chain.
-			 */
-			xtap_rx_gather_abort(vq, g);
-			xtap_vq_add_used(vq, c.head, 0);
-			if (++bad >= XTAP_VQ_BATCH)
+			if (xtap_rx_gather_bad(vq, g, c.head, &bad))
 				return XTAP_RX_AGAIN;
 			continue;
 		case XTAP_CHAIN_SKIP:
@@ -185,12 +195,13 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	return 0;
 }
 
-/* Deliver the frame at the head of vq->rxq, or leave it there.  With @log
+/* Deliver the frame at the head of rxq[], or leave it there.  With @log
  * (a constant: see xtap_rx_round()) every byte written is logged dirty.
  */
 static __always_inline enum xtap_rx_status
-xtap_rx_one(struct xtap_vq *vq, void *ptr, size_t *bytes, const bool log)
+xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr, size_t *bytes, const bool log)
 {
+	struct xtap_vq *vq = &rvq->vq;
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
 	int qh = xtap_queue_vnet_hdr_len(vq->q);
 	size_t qhlen = qh > 0 ? qh : 0;
@@ -205,7 +216,7 @@ xtap_rx_one(struct xtap_vq *vq, void *ptr, size_t *bytes, const bool log)
 	st = xtap_rx_gather(vq, need, mergeable, &g);
 	if (st != XTAP_RX_DONE)
 		return st;
-	xtap_rx_pop(vq);
+	xtap_rx_pop(rvq);
 
 	if (!g.nheads || (!mergeable && g.len < need) ||
 	    g.len < vq->vhost_hlen) {
@@ -246,14 +257,12 @@ xtap_rx_one(struct xtap_vq *vq, void *ptr, size_t *bytes, const bool log)
 		xtap_log_iov(vq, vq->iov, g.niov, written);
 	vq->nheads += used;
 	vq->stats.packets++;
-	vq->stats.bytes += written;
 	*bytes += written;
 	return XTAP_RX_DONE;
 
 err:
 	used = g.nheads;
 err_used:
-	vq->stats.errors++;
 	/* Part of the buffers may have been written: log all of them. */
 	if (log)
 		xtap_log_iov(vq, vq->iov, g.niov, g.len);
@@ -270,7 +279,7 @@ err_used:
 }
 
 static __always_inline enum xtap_rx_status
-xtap_rx_batch(struct xtap_vq *vq, unsigned int *packets, size_t *bytes,
+xtap_rx_batch(struct xtap_rx_vq *rvq, unsigned int *packets, size_t *bytes,
 	      const bool log)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
@@ -278,12 +287,12 @@ xtap_rx_batch(struct xtap_vq *vq, unsigned int *packets, size_t *bytes,
 	void *ptr;
 
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
-		ptr = xtap_rx_peek(vq);
+		ptr = xtap_rx_peek(rvq);
 		if (!ptr) {
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(vq, ptr, bytes, log);
+		st = xtap_rx_one(rvq, ptr, bytes, log);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
@@ -292,18 +301,19 @@ xtap_rx_batch(struct xtap_vq *vq, unsigned int *packets, size_t *bytes,
 	return st;
 }
 
-static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
+static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 					 unsigned int *packets, size_t *bytes)
 {
+	struct xtap_vq *vq = &rvq->vq;
 	enum xtap_rx_status st;
 
 	/* Dirty logging: one branch per batch.  Each side is its own copy of
 	 * the loop, so with logging off not even a per-frame test is left.
 	 */
 	if (unlikely(vq->log.all))
-		st = xtap_rx_batch(vq, packets, bytes, true);
+		st = xtap_rx_batch(rvq, packets, bytes, true);
 	else
-		st = xtap_rx_batch(vq, packets, bytes, false);
+		st = xtap_rx_batch(rvq, packets, bytes, false);
 	xtap_vq_flush_used(vq);
 	if (unlikely(vq->log.all))
 		xtap_log_signal(vq);
@@ -312,10 +322,10 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_vq *vq,
 }
 
 /* Sleep until the guest kicks, not until the next frame: see the top. */
-static void xtap_rx_park(struct xtap_vq *vq)
+static void xtap_rx_park(struct xtap_rx_vq *rvq)
 {
-	lockdep_assert_held(&vq->mutex);
-	xtap_poll_stop(&vq->queue_poll);
+	lockdep_assert_held(&rvq->vq.mutex);
+	xtap_poll_stop(&rvq->queue_poll);
 }
 
 /**
@@ -329,13 +339,14 @@ bool xtap_rx_has_work(struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
 	/* Holding a frame: only new guest buffers help. */
-	if (vq->rxq_count)
+	if (xtap_rx_vq(vq)->rxq_count)
 		return xtap_vq_avail_grew(vq);
 	return !xtap_queue_ring_empty(vq->q) && !xtap_vq_avail_empty(vq);
 }
 
 static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 {
+	struct xtap_rx_vq *rvq = xtap_rx_vq(vq);
 	unsigned int packets = 0;
 	size_t bytes = 0;
 
@@ -345,15 +356,15 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	/* Listen to the queue again if parked: we look at it right below.
 	 * A device deleted meanwhile leaves it parked (nothing to wait for).
 	 */
-	xtap_poll_resume(&vq->queue_poll, vq->backend);
+	xtap_poll_resume(&rvq->queue_poll, vq->backend);
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (packets >= XTAP_RX_WEIGHT_PACKETS ||
-		    bytes >= XTAP_RX_WEIGHT_BYTES) {
+		if (packets >= XTAP_VQ_WEIGHT_PKTS ||
+		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}
-		switch (xtap_rx_round(vq, &packets, &bytes)) {
+		switch (xtap_rx_round(rvq, &packets, &bytes)) {
 		case XTAP_RX_EMPTY:
 			if (may_poll && xtap_busy_poll(vq))
 				continue;
@@ -362,14 +373,14 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 			if (may_poll && xtap_busy_poll(vq))
 				continue;
 			if (!xtap_vq_enable_notify(vq)) {
-				xtap_rx_park(vq);
+				xtap_rx_park(rvq);
 				return;
 			}
 			xtap_vq_disable_notify(vq);
 			continue;
 		case XTAP_RX_FAULT:
 			xtap_vq_enable_notify(vq);
-			xtap_rx_park(vq);
+			xtap_rx_park(rvq);
 			return;
 		default:
 			continue;
@@ -408,18 +419,34 @@ void xtap_rx_handle(struct xtap_vq *vq)
 }
 
 /**
- * xtap_rx_return_pending() - give frames held by the worker back
- * @vq: the RX virtqueue, mutex held, backend still attached
+ * xtap_rx_start() - listen to a newly attached backend
+ * @vq: the RX virtqueue, mutex held, with a worker and @vq->backend set
  *
- * Called when the backend is detached: the frames go back to the head of
- * the queue ring in order, for the next reader.
+ * Return: 0 or the error of polling the backend.
  */
-void xtap_rx_return_pending(struct xtap_vq *vq)
+int xtap_rx_start(struct xtap_vq *vq)
 {
 	lockdep_assert_held(&vq->mutex);
-	if (vq->rxq_count)
-		xtap_queue_unconsume(vq->q, &vq->rxq[vq->rxq_head],
-				     vq->rxq_count);
-	vq->rxq_head = 0;
-	vq->rxq_count = 0;
+	return xtap_poll_start(&xtap_rx_vq(vq)->queue_poll, vq->worker,
+			       vq->backend);
+}
+
+/**
+ * xtap_rx_stop() - stop listening to the backend, give held frames back
+ * @vq: the RX virtqueue, mutex held, backend still attached
+ *
+ * Called when the backend is detached: the frames the worker holds go back
+ * to the head of the queue ring in order, for the next reader.
+ */
+void xtap_rx_stop(struct xtap_vq *vq)
+{
+	struct xtap_rx_vq *rvq = xtap_rx_vq(vq);
+
+	lockdep_assert_held(&vq->mutex);
+	xtap_poll_stop(&rvq->queue_poll);
+	if (rvq->rxq_count)
+		xtap_queue_unconsume(vq->q, &rvq->rxq[rvq->rxq_head],
+				     rvq->rxq_count);
+	rvq->rxq_head = 0;
+	rvq->rxq_count = 0;
 }

@@ -20,9 +20,6 @@
 #include <net/rtnetlink.h>
 #include <uapi/linux/xtap.h>
 
-#define XTAP_MIN_MTU	68
-#define XTAP_MAX_MTU	65535
-
 /* Offloads TUNSETOFFLOAD switches; everything else is always on. */
 #define XTAP_OFFLOAD_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_TSO | \
 				 NETIF_F_TSO6 | NETIF_F_TSO_ECN)
@@ -323,8 +320,8 @@ static void xtap_setup(struct net_device *dev)
 	dev->hw_features = XTAP_FEATURES;
 	dev->features |= XTAP_FEATURES;
 	dev->vlan_features = XTAP_FEATURES;
-	dev->min_mtu = XTAP_MIN_MTU;
-	dev->max_mtu = XTAP_MAX_MTU;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = ETH_MAX_MTU;
 	eth_hw_addr_random(dev);
 }
 

@@ -16,10 +16,6 @@
 #include <linux/list.h>
 #include <linux/uio.h>
 
-/* Work done per handler run before the worker yields (as vhost-net). */
-#define XTAP_TX_WEIGHT_BYTES	0x80000
-#define XTAP_TX_WEIGHT_CHAINS	256
-
 enum xtap_tx_status {
 	XTAP_TX_MORE,		/* a full batch went out */
 	XTAP_TX_EMPTY,		/* the available ring is empty */
@@ -35,19 +31,14 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 	iov_iter_init(&from, ITER_SOURCE, vq->iov, c->niov, c->len);
 	if (vq->vhost_hlen) {
 		/* vhost owns the header: strip it, the queue has none. */
-		if (c->len < vq->vhost_hlen) {
-			vq->stats.errors++;
+		if (c->len < vq->vhost_hlen)
 			return;
-		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
 	ret = xtap_queue_write_iter(vq->q, &from, batch);
-	if (ret < 0) {
-		vq->stats.errors++;
+	if (ret < 0)
 		return;
-	}
 	vq->stats.packets++;
-	vq->stats.bytes += c->len;
 	*bytes += c->len;
 }
 
@@ -109,8 +100,8 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 		return;
 	xtap_vq_disable_notify(vq);
 	for (;;) {
-		if (chains >= XTAP_TX_WEIGHT_CHAINS ||
-		    bytes >= XTAP_TX_WEIGHT_BYTES) {
+		if (chains >= XTAP_VQ_WEIGHT_PKTS ||
+		    bytes >= XTAP_VQ_WEIGHT_BYTES) {
 			xtap_worker_queue(vq->worker);
 			return;
 		}

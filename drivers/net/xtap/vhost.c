@@ -6,6 +6,15 @@
  * the control plane: the ioctls, the owner and its workers, the memory
  * table and attaching xtap queues as backends.  The rings are in vq.c, the
  * workers in worker.c and the datapath in tx.c and rx.c.
+ *
+ * One open is one guest queue pair (an RX and a TX virtqueue).
+ *
+ * Lock order: xtap_vhost.mutex, then xtap_vq.mutex, then the wait-queue
+ * locks of the polled files.  The control plane holds one vq mutex at a
+ * time.  Workers never take the device mutex; a busy-polling worker, which
+ * holds its own vq mutex, may also hold the other vq mutex of its device,
+ * taken with mutex_trylock() only (xtap_busy_poll()), so there is no order
+ * between the two vq mutexes and no wait on one while holding the other.
  */
 
 #include "xtap.h"
@@ -13,12 +22,12 @@
 #include "queue.h"
 #include "rx.h"
 #include "tx.h"
-#include "vhost.h"
 #include "vq.h"
 
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -50,6 +59,43 @@ MODULE_PARM_DESC(max_mem_regions,
 /* Largest ring VHOST_SET_VRING_NUM accepts (the split ring maximum). */
 #define XTAP_VHOST_MAX_RING	32768
 
+#define XTAP_VHOST_VQ_RX	0
+#define XTAP_VHOST_VQ_TX	1
+#define XTAP_VHOST_NVQS		2
+
+/**
+ * struct xtap_vhost - state of one open of /dev/vhost-xtap
+ * @mutex: serializes the control plane (every ioctl and release) and
+ *	protects @mm, @mem, @features, @backend_features, @log_base and
+ *	@log_ctx; taken before any vq mutex
+ * @id: serial number, for lifetime messages
+ * @mm: the owner's mm (VHOST_SET_OWNER), grabbed; NULL without an owner
+ * @mem: the memory table, also referenced by each vq; NULL before
+ *	VHOST_SET_MEM_TABLE
+ * @features: acked features (VHOST_SET_FEATURES)
+ * @backend_features: acked backend features
+ * @log_base: the dirty log bitmap (VHOST_SET_LOG_BASE), NULL when none;
+ *	each vq has a copy
+ * @log_ctx: the log eventfd (VHOST_SET_LOG_FD), referenced; NULL when none;
+ *	each vq has an unreferenced copy
+ * @rx: the RX virtqueue (guest receive)
+ * @tx: the TX virtqueue (guest transmit)
+ * @vqs: @rx.vq and @tx by vring index (fixed at open)
+ */
+struct xtap_vhost {
+	struct mutex mutex; /* the control plane, before any vq mutex */
+	u64 id;
+	struct mm_struct *mm;
+	struct xtap_mem *mem;
+	u64 features;
+	u64 backend_features;
+	void __user *log_base;
+	struct eventfd_ctx *log_ctx;
+	struct xtap_rx_vq rx;
+	struct xtap_vq tx;
+	struct xtap_vq *vqs[XTAP_VHOST_NVQS];
+};
+
 static atomic64_t xtap_vhost_ids = ATOMIC64_INIT(0);
 
 static int xtap_vhost_check_owner(struct xtap_vhost *xv)
@@ -70,9 +116,8 @@ static struct file *xtap_vhost_detach(struct xtap_vq *vq)
 	lockdep_assert_held(&vq->mutex);
 	if (!file)
 		return NULL;
-	xtap_poll_stop(&vq->queue_poll);
 	if (vq->index == XTAP_VHOST_VQ_RX) {
-		xtap_rx_return_pending(vq);
+		xtap_rx_stop(vq);
 		xtap_queue_unclaim_reader(vq->q, vq);
 	}
 	vq->backend = NULL;
@@ -91,7 +136,7 @@ static void xtap_vhost_stop(struct xtap_vhost *xv)
 
 	lockdep_assert_held(&xv->mutex);
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_vq *vq = xv->vqs[i];
 
 		xtap_vq_lock_ctl(vq);
 		backends[i] = xtap_vhost_detach(vq);
@@ -100,7 +145,7 @@ static void xtap_vhost_stop(struct xtap_vhost *xv)
 	}
 	/* Nothing can queue the workers any more. */
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_vq *vq = xv->vqs[i];
 		struct xtap_worker *w = vq->worker;
 
 		xtap_worker_destroy(w);
@@ -148,7 +193,7 @@ static int xtap_vhost_log_update(struct xtap_vhost *xv,
 
 	lockdep_assert_held(&xv->mutex);
 	for (i = 0; i < XTAP_VHOST_NVQS && !ret; i++) {
-		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_vq *vq = xv->vqs[i];
 
 		xtap_vq_lock_ctl(vq);
 		ret = xtap_log_check(mem, vq->num, base, all, vq->log.used,
@@ -158,7 +203,7 @@ static int xtap_vhost_log_update(struct xtap_vhost *xv,
 	if (ret)
 		return ret;
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_vq *vq = xv->vqs[i];
 
 		/* Workers only touch guest memory under their vq mutex. */
 		xtap_vq_lock_ctl(vq);
@@ -205,9 +250,9 @@ static long xtap_vhost_set_log_fd(struct xtap_vhost *xv, int __user *argp)
 	}
 	swap(ctx, xv->log_ctx);
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		xtap_vq_lock_ctl(&xv->vqs[i]);
-		xv->vqs[i].log.ctx = xv->log_ctx;
-		mutex_unlock(&xv->vqs[i].mutex);
+		xtap_vq_lock_ctl(xv->vqs[i]);
+		xv->vqs[i]->log.ctx = xv->log_ctx;
+		mutex_unlock(&xv->vqs[i]->mutex);
 	}
 	if (ctx)
 		eventfd_ctx_put(ctx);
@@ -253,7 +298,7 @@ static long xtap_vhost_set_owner(struct xtap_vhost *xv)
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
 		snprintf(name, sizeof(name), "xtap-%s-%d", names[i],
 			 task_pid_nr(current));
-		w[i] = xtap_worker_create(&xv->vqs[i],
+		w[i] = xtap_worker_create(xv->vqs[i],
 					  i == XTAP_VHOST_VQ_RX ?
 					  xtap_rx_handle : xtap_tx_handle,
 					  current->mm, name);
@@ -266,9 +311,9 @@ static long xtap_vhost_set_owner(struct xtap_vhost *xv)
 	xv->mm = current->mm;
 	mmgrab(xv->mm);
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		mutex_lock(&xv->vqs[i].mutex);
-		xv->vqs[i].worker = w[i];
-		mutex_unlock(&xv->vqs[i].mutex);
+		mutex_lock(&xv->vqs[i]->mutex);
+		xv->vqs[i]->worker = w[i];
+		mutex_unlock(&xv->vqs[i]->mutex);
 	}
 	return 0;
 
@@ -295,7 +340,7 @@ static long xtap_vhost_set_features(struct xtap_vhost *xv, u64 features)
 		sizeof(struct virtio_net_hdr_mrg_rxbuf) :
 		sizeof(struct virtio_net_hdr);
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		struct xtap_vq *vq = &xv->vqs[i];
+		struct xtap_vq *vq = xv->vqs[i];
 
 		xtap_vq_lock_ctl(vq);
 		vq->features = features;
@@ -365,7 +410,7 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		return -EFAULT;
 	if (f.index >= XTAP_VHOST_NVQS)
 		return -ENOBUFS;
-	vq = &xv->vqs[array_index_nospec(f.index, XTAP_VHOST_NVQS)];
+	vq = xv->vqs[array_index_nospec(f.index, XTAP_VHOST_NVQS)];
 
 	if (f.fd != -1) {
 		/* Like vhost-net, a bad fd is "not a socket" too. */
@@ -407,7 +452,7 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		vq->backend = file;
 		vq->q = q;
 		if (vq->index == XTAP_VHOST_VQ_RX) {
-			ret = xtap_poll_start(&vq->queue_poll, vq->worker, file);
+			ret = xtap_rx_start(vq);
 			if (ret)
 				goto err_attached;
 		}
@@ -474,15 +519,140 @@ static long xtap_vhost_set_eventfd(struct eventfd_ctx **slot, int fd)
 	return 0;
 }
 
-/* Per-vring ioctls; the device mutex is held, the owner checked. */
+static long xtap_vhost_set_vring_num(struct xtap_vq *vq,
+				     struct vhost_vring_state __user *argp)
+{
+	struct vhost_vring_state s;
+
+	lockdep_assert_held(&vq->mutex);
+	/* No resizing under a running backend. */
+	if (vq->backend)
+		return -EBUSY;
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (!s.num || s.num > XTAP_VHOST_MAX_RING || !is_power_of_2(s.num))
+		return -EINVAL;
+	vq->num = s.num;
+	vq->stopped = false;
+	return 0;
+}
+
+static long xtap_vhost_set_vring_addr(struct xtap_vhost *xv,
+				      struct xtap_vq *vq,
+				      struct vhost_vring_addr __user *argp)
+{
+	struct vhost_vring_addr a;
+	long ret;
+
+	lockdep_assert_held(&vq->mutex);
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	if (a.flags & ~BIT(VHOST_VRING_F_LOG))
+		return -EOPNOTSUPP;
+	/* The log address is checked as upstream does: like the used ring. */
+	if (!xtap_vq_ring_aligned(a.desc_user_addr, a.avail_user_addr,
+				  a.used_user_addr) ||
+	    !IS_ALIGNED(a.log_guest_addr, VRING_USED_ALIGN_SIZE))
+		return -EINVAL;
+	/* A running ring must stay usable; others are checked on attach. */
+	if (vq->backend &&
+	    !xtap_vq_ring_ok(vq->num, a.desc_user_addr, a.avail_user_addr,
+			     a.used_user_addr))
+		return -EINVAL;
+	ret = xtap_vhost_vring_log(xv, vq, &a);
+	if (ret)
+		return ret;
+	vq->desc = u64_to_user_ptr(a.desc_user_addr);
+	vq->avail = u64_to_user_ptr(a.avail_user_addr);
+	vq->used = u64_to_user_ptr(a.used_user_addr);
+	vq->stopped = false;
+	if (vq->backend)
+		xtap_worker_queue(vq->worker);
+	return 0;
+}
+
+static long xtap_vhost_set_vring_base(struct xtap_vq *vq,
+				      struct vhost_vring_state __user *argp)
+{
+	struct vhost_vring_state s;
+
+	lockdep_assert_held(&vq->mutex);
+	if (vq->backend)
+		return -EBUSY;
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (s.num > U16_MAX)
+		return -EINVAL;
+	vq->last_avail_idx = s.num;
+	vq->avail_idx = s.num;
+	vq->stopped = false;
+	return 0;
+}
+
+static long xtap_vhost_get_vring_base(struct xtap_vq *vq,
+				      struct vhost_vring_state __user *argp)
+{
+	struct vhost_vring_state s = {
+		.index = vq->index,
+		.num = vq->last_avail_idx,
+	};
+
+	lockdep_assert_held(&vq->mutex);
+	/* A snapshot the worker will not move past any more. */
+	vq->stopped = true;
+	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+static long xtap_vhost_set_vring_file(struct xtap_vq *vq, unsigned int cmd,
+				      struct vhost_vring_file __user *argp)
+{
+	struct vhost_vring_file f;
+
+	lockdep_assert_held(&vq->mutex);
+	if (copy_from_user(&f, argp, sizeof(f)))
+		return -EFAULT;
+	switch (cmd) {
+	case VHOST_SET_VRING_KICK:
+		return xtap_vhost_set_kick(vq, f.fd);
+	case VHOST_SET_VRING_CALL:
+		return xtap_vhost_set_eventfd(&vq->call, f.fd);
+	default:
+		return xtap_vhost_set_eventfd(&vq->err, f.fd);
+	}
+}
+
+static long xtap_vhost_set_busyloop(struct xtap_vq *vq,
+				    struct vhost_vring_state __user *argp)
+{
+	struct vhost_vring_state s;
+
+	lockdep_assert_held(&vq->mutex);
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	vq->busyloop_timeout = s.num;
+	return 0;
+}
+
+static long xtap_vhost_get_busyloop(struct xtap_vq *vq,
+				    struct vhost_vring_state __user *argp)
+{
+	struct vhost_vring_state s = {
+		.index = vq->index,
+		.num = vq->busyloop_timeout,
+	};
+
+	lockdep_assert_held(&vq->mutex);
+	return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+/* Per-vring ioctls; the device mutex is held, the owner checked.  Every
+ * argument starts with the vring index.
+ */
 static long xtap_vhost_vring_ioctl(struct xtap_vhost *xv, unsigned int cmd,
 				   void __user *argp)
 {
-	struct vhost_vring_state s;
-	struct vhost_vring_addr a;
-	struct vhost_vring_file f;
 	struct xtap_vq *vq;
-	long ret = 0;
+	long ret;
 	u32 idx;
 
 	lockdep_assert_held(&xv->mutex);
@@ -490,113 +660,32 @@ static long xtap_vhost_vring_ioctl(struct xtap_vhost *xv, unsigned int cmd,
 		return -EFAULT;
 	if (idx >= XTAP_VHOST_NVQS)
 		return -ENOBUFS;
-	idx = array_index_nospec(idx, XTAP_VHOST_NVQS);
-	vq = &xv->vqs[idx];
+	vq = xv->vqs[array_index_nospec(idx, XTAP_VHOST_NVQS)];
 
 	xtap_vq_lock_ctl(vq);
 	switch (cmd) {
 	case VHOST_SET_VRING_NUM:
-		/* No resizing under a running backend. */
-		if (vq->backend) {
-			ret = -EBUSY;
-			break;
-		}
-		if (copy_from_user(&s, argp, sizeof(s))) {
-			ret = -EFAULT;
-			break;
-		}
-		if (!s.num || s.num > XTAP_VHOST_MAX_RING ||
-		    (s.num & (s.num - 1))) {
-			ret = -EINVAL;
-			break;
-		}
-		vq->num = s.num;
-		vq->stopped = false;
+		ret = xtap_vhost_set_vring_num(vq, argp);
 		break;
 	case VHOST_SET_VRING_ADDR:
-		if (copy_from_user(&a, argp, sizeof(a))) {
-			ret = -EFAULT;
-			break;
-		}
-		if (a.flags & ~BIT(VHOST_VRING_F_LOG)) {
-			ret = -EOPNOTSUPP;
-			break;
-		}
-		if (!IS_ALIGNED(a.desc_user_addr, 16) ||
-		    !IS_ALIGNED(a.avail_user_addr, 2) ||
-		    !IS_ALIGNED(a.used_user_addr, 4) ||
-		    !IS_ALIGNED(a.log_guest_addr, 4)) {
-			ret = -EINVAL;
-			break;
-		}
-		/* A running ring must stay usable; others are checked on attach. */
-		if (vq->backend &&
-		    !xtap_vq_ring_ok(vq->num, a.desc_user_addr,
-				     a.avail_user_addr, a.used_user_addr)) {
-			ret = -EINVAL;
-			break;
-		}
-		ret = xtap_vhost_vring_log(xv, vq, &a);
-		if (ret)
-			break;
-		vq->desc = u64_to_user_ptr(a.desc_user_addr);
-		vq->avail = u64_to_user_ptr(a.avail_user_addr);
-		vq->used = u64_to_user_ptr(a.used_user_addr);
-		vq->stopped = false;
-		if (vq->backend)
-			xtap_worker_queue(vq->worker);
+		ret = xtap_vhost_set_vring_addr(xv, vq, argp);
 		break;
 	case VHOST_SET_VRING_BASE:
-		if (vq->backend) {
-			ret = -EBUSY;
-			break;
-		}
-		if (copy_from_user(&s, argp, sizeof(s))) {
-			ret = -EFAULT;
-			break;
-		}
-		if (s.num > 0xffff) {
-			ret = -EINVAL;
-			break;
-		}
-		vq->last_avail_idx = s.num;
-		vq->avail_idx = s.num;
-		vq->stopped = false;
+		ret = xtap_vhost_set_vring_base(vq, argp);
 		break;
 	case VHOST_GET_VRING_BASE:
-		/* A snapshot the worker will not move past any more. */
-		s.index = idx;
-		s.num = vq->last_avail_idx;
-		vq->stopped = true;
-		if (copy_to_user(argp, &s, sizeof(s)))
-			ret = -EFAULT;
+		ret = xtap_vhost_get_vring_base(vq, argp);
 		break;
 	case VHOST_SET_VRING_KICK:
 	case VHOST_SET_VRING_CALL:
 	case VHOST_SET_VRING_ERR:
-		if (copy_from_user(&f, argp, sizeof(f))) {
-			ret = -EFAULT;
-			break;
-		}
-		if (cmd == VHOST_SET_VRING_KICK)
-			ret = xtap_vhost_set_kick(vq, f.fd);
-		else if (cmd == VHOST_SET_VRING_CALL)
-			ret = xtap_vhost_set_eventfd(&vq->call, f.fd);
-		else
-			ret = xtap_vhost_set_eventfd(&vq->err, f.fd);
+		ret = xtap_vhost_set_vring_file(vq, cmd, argp);
 		break;
 	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
-		if (copy_from_user(&s, argp, sizeof(s))) {
-			ret = -EFAULT;
-			break;
-		}
-		vq->busyloop_timeout = s.num;
+		ret = xtap_vhost_set_busyloop(vq, argp);
 		break;
 	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
-		s.index = idx;
-		s.num = vq->busyloop_timeout;
-		if (copy_to_user(argp, &s, sizeof(s)))
-			ret = -EFAULT;
+		ret = xtap_vhost_get_busyloop(vq, argp);
 		break;
 	default:
 		/* VHOST_SET/GET_VRING_ENDIAN: no cross-endian rings (ENOTTY). */
@@ -708,25 +797,28 @@ static int xtap_vhost_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	xv->id = atomic64_inc_return(&xtap_vhost_ids);
 	mutex_init(&xv->mutex);
+	xv->vqs[XTAP_VHOST_VQ_RX] = &xv->rx.vq;
+	xv->vqs[XTAP_VHOST_VQ_TX] = &xv->tx;
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		err = xtap_vq_alloc(&xv->vqs[i], xv->id, i);
+		err = xtap_vq_alloc(xv->vqs[i], xv->id, i);
 		if (err)
 			goto err_vqs;
 	}
+	xtap_poll_init(&xv->rx.queue_poll, EPOLLIN);
 	/* The two directions serve each other while busy polling. */
-	xv->vqs[XTAP_VHOST_VQ_RX].pair = &xv->vqs[XTAP_VHOST_VQ_TX];
-	xv->vqs[XTAP_VHOST_VQ_RX].serve = xtap_rx_serve;
-	xv->vqs[XTAP_VHOST_VQ_RX].has_work = xtap_rx_has_work;
-	xv->vqs[XTAP_VHOST_VQ_TX].pair = &xv->vqs[XTAP_VHOST_VQ_RX];
-	xv->vqs[XTAP_VHOST_VQ_TX].serve = xtap_tx_serve;
-	xv->vqs[XTAP_VHOST_VQ_TX].has_work = xtap_tx_has_work;
+	xv->rx.vq.pair = &xv->tx;
+	xv->rx.vq.serve = xtap_rx_serve;
+	xv->rx.vq.has_work = xtap_rx_has_work;
+	xv->tx.pair = &xv->rx.vq;
+	xv->tx.serve = xtap_tx_serve;
+	xv->tx.has_work = xtap_tx_has_work;
 	file->private_data = xv;
 	pr_debug("vhost %llu created\n", xv->id);
 	return 0;
 
 err_vqs:
 	while (--i >= 0)
-		xtap_vq_free(&xv->vqs[i]);
+		xtap_vq_free(xv->vqs[i]);
 	mutex_destroy(&xv->mutex);
 	kfree(xv);
 	return err;
@@ -741,7 +833,7 @@ static int xtap_vhost_release(struct inode *inode, struct file *file)
 	xtap_vhost_stop(xv);
 	mutex_unlock(&xv->mutex);
 	for (i = 0; i < XTAP_VHOST_NVQS; i++)
-		xtap_vq_free(&xv->vqs[i]);
+		xtap_vq_free(xv->vqs[i]);
 	mutex_destroy(&xv->mutex);
 	pr_debug("vhost %llu destroyed\n", xv->id);
 	kfree(xv);

@@ -32,9 +32,6 @@
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_net.h>
 
-/* Most descriptors (direct and indirect) one chain may have. */
-#define XTAP_VQ_MAX_DESCS	XTAP_VQ_MAX_IOV
-
 /* Only little-endian rings exist here: VERSION_1 rings are little-endian and
  * legacy rings are native, which is little-endian on every host xtap builds
  * for (cross-endian rings are refused, see VHOST_SET_VRING_ENDIAN).
@@ -80,7 +77,6 @@ int xtap_vq_alloc(struct xtap_vq *vq, u64 dev_id, unsigned int index)
 	if (!vq->iov)
 		goto err_iov;
 	xtap_poll_init(&vq->kick_poll, EPOLLIN);
-	xtap_poll_init(&vq->queue_poll, EPOLLIN);
 	xtap_vq_reset(vq);
 	return 0;
 
@@ -126,8 +122,6 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->vhost_hlen = 0;
 	vq->guest_hlen = sizeof(struct virtio_net_hdr);
 	vq->nheads = 0;
-	vq->rxq_head = 0;
-	vq->rxq_count = 0;
 	xtap_log_reset(&vq->log);
 	memset(&vq->stats, 0, sizeof(vq->stats));
 }
@@ -158,6 +152,21 @@ bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit)
 }
 
 /**
+ * xtap_vq_ring_aligned() - are ring addresses aligned as virtio requires?
+ * @desc: user address of the descriptor table
+ * @avail: user address of the available ring
+ * @used: user address of the used ring
+ *
+ * Return: true when they are.
+ */
+bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used)
+{
+	return IS_ALIGNED(desc, VRING_DESC_ALIGN_SIZE) &&
+	       IS_ALIGNED(avail, VRING_AVAIL_ALIGN_SIZE) &&
+	       IS_ALIGNED(used, VRING_USED_ALIGN_SIZE);
+}
+
+/**
  * xtap_vq_ring_ok() - are ring addresses usable for a ring size?
  * @num: ring size, a power of two
  * @desc: user address of the descriptor table
@@ -179,8 +188,7 @@ bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used)
 
 	if (!num || !desc || !avail || !used)
 		return false;
-	if (!IS_ALIGNED(desc, 16) || !IS_ALIGNED(avail, 2) ||
-	    !IS_ALIGNED(used, 4))
+	if (!xtap_vq_ring_aligned(desc, avail, used))
 		return false;
 	return access_ok(u64_to_user_ptr(desc), dsz) &&
 	       access_ok(u64_to_user_ptr(avail), asz) &&
@@ -458,7 +466,7 @@ static int xtap_vq_add_indirect(struct xtap_vq *vq, const struct vring_desc *d,
 	}
 	count = len / sizeof(id);
 	for (;;) {
-		if (++seen > count || ++*ndescs > XTAP_VQ_MAX_DESCS) {
+		if (++seen > count || ++*ndescs > XTAP_VQ_MAX_IOV) {
 			xtap_vq_error(vq, "indirect descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -496,7 +504,7 @@ static int xtap_vq_walk(struct xtap_vq *vq, bool writable, struct iovec *iov,
 	int ret;
 
 	for (;;) {
-		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_DESCS) {
+		if (++seen > vq->num || ++ndescs > XTAP_VQ_MAX_IOV) {
 			xtap_vq_error(vq, "descriptor loop or chain too long (head %u)",
 				      c->head);
 			return -ELOOP;
@@ -570,7 +578,6 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	vq->last_avail_idx++;
 	if (head >= vq->num) {
 		xtap_vq_error(vq, "head %u out of range %u", head, vq->num);
-		vq->stats.bad_chains++;
 		return XTAP_CHAIN_SKIP;
 	}
 
@@ -586,11 +593,7 @@ enum xtap_chain_status xtap_vq_get_chain(struct xtap_vq *vq, bool writable,
 	if (ret == -ENOBUFS)
 		xtap_vq_error(vq, "chain needs more than %u iovecs (head %u)",
 			      XTAP_VQ_MAX_IOV, head);
-	if (ret) {
-		vq->stats.bad_chains++;
-		return XTAP_CHAIN_BAD;
-	}
-	return XTAP_CHAIN_OK;
+	return ret ? XTAP_CHAIN_BAD : XTAP_CHAIN_OK;
 }
 
 /**
@@ -657,8 +660,6 @@ void xtap_vq_flush_used(struct xtap_vq *vq)
 		return;
 	}
 	if (unlikely(vq->log.used)) {
-		/* The index reaches the log only after the entries. */
-		smp_wmb();
 		xtap_log_used_ring(vq, offsetof(struct vring_used, idx),
 				   sizeof(vq->used->idx));
 		xtap_log_signal(vq);

@@ -29,6 +29,11 @@ struct xtap_queue;
 #define XTAP_VQ_MAX_IOV		1024
 /* Chains moved per round (and pointers taken from the queue ring). */
 #define XTAP_VQ_BATCH		64
+/* Work one handler run does before its worker yields, in either direction
+ * (vhost-net's weights): bytes, and chains or packets.
+ */
+#define XTAP_VQ_WEIGHT_BYTES	0x80000
+#define XTAP_VQ_WEIGHT_PKTS	256
 /* Used elements buffered before they are written to the used ring. */
 #define XTAP_VQ_MAX_HEADS	(2 * XTAP_VQ_MAX_IOV)
 /* Largest total length of one chain. */
@@ -61,18 +66,13 @@ struct xtap_mem {
 };
 
 /**
- * struct xtap_vq_stats - counters of one virtqueue (for debugging)
+ * struct xtap_vq_stats - progress counters of one virtqueue; the busy-poll
+ *	loop compares them to tell whether an inline handler run did anything
  * @packets: frames moved
- * @bytes: bytes moved (frame plus headers as seen by the guest)
- * @bad_chains: malformed chains returned or skipped
- * @errors: frames the queue refused or guest memory faults
- * @drops: frames dropped for lack of a large enough guest buffer
+ * @drops: frames dropped for lack of a large enough guest buffer (RX)
  */
 struct xtap_vq_stats {
 	u64 packets;
-	u64 bytes;
-	u64 bad_chains;
-	u64 errors;
 	u64 drops;
 };
 
@@ -116,17 +116,12 @@ struct xtap_vq_stats {
  * @notify: guest kick notifications are currently enabled
  * @backend: attached queue file, referenced; NULL when detached
  * @q: the queue behind @backend
- * @queue_poll: wait-queue entry on @backend (RX only); stopped ("parked")
- *	from a guest without buffers until the handler runs again
  * @vhost_hlen: header bytes vhost itself adds (RX) or strips (TX)
  *	(VHOST_NET_F_VIRTIO_NET_HDR), else 0
  * @guest_hlen: size of the guest's virtio-net header (10 or 12)
  * @heads: used elements not yet written to the used ring
  * @nheads: entries in @heads
  * @iov: iovec scratch space, XTAP_VQ_MAX_IOV entries
- * @rxq: pointers taken from the queue ring but not yet delivered (RX)
- * @rxq_head: first valid entry of @rxq
- * @rxq_count: valid entries of @rxq
  * @log: dirty-page logging (live migration)
  * @stats: counters
  */
@@ -164,16 +159,12 @@ struct xtap_vq {
 
 	struct file *backend;
 	struct xtap_queue *q;
-	struct xtap_poll queue_poll;
 	size_t vhost_hlen;
 	size_t guest_hlen;
 
 	struct vring_used_elem *heads;
 	unsigned int nheads;
 	struct iovec *iov;
-	void *rxq[XTAP_VQ_BATCH];
-	unsigned int rxq_head;
-	unsigned int rxq_count;
 
 	struct xtap_vq_log log;
 	struct xtap_vq_stats stats;
@@ -217,6 +208,7 @@ void xtap_vq_free(struct xtap_vq *vq);
 void xtap_vq_reset(struct xtap_vq *vq);
 void xtap_vq_lock_ctl(struct xtap_vq *vq);
 bool xtap_vq_has_feature(const struct xtap_vq *vq, unsigned int bit);
+bool xtap_vq_ring_aligned(u64 desc, u64 avail, u64 used);
 bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used);
 int xtap_vq_start(struct xtap_vq *vq);
 bool xtap_vq_ready(const struct xtap_vq *vq);

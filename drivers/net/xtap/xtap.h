@@ -30,7 +30,6 @@
 #define XTAP_MAX_QUEUES		256
 /* Bounds of a queue ring; the size is dev->tx_queue_len rounded up. */
 #define XTAP_RING_MIN_SIZE	16U
-#define XTAP_RING_MAX		XTAP_RING_MAX_SIZE
 
 /**
  * enum xtap_stat - per-queue counters
