@@ -16,7 +16,8 @@
 # a broken ring.
 #
 # XTAP_E2E_BACKEND=macvtap runs the same over upstream macvtap + vhost-net
-# (the reference).  With a debug xtap.ko loaded with log_broken=1 (dirty
+# (the reference).  XTAP_MIGRATE_SECS (default 1500) bounds the nested run.
+# With a debug xtap.ko loaded with log_broken=1 (dirty
 # bits never set) the test must fail.
 dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -30,7 +31,7 @@ trap nested_cleanup EXIT
 nested_prepare "$backend" || skip_all "$NL_WHY"
 echo "# backend $backend, L2 kernel $NL_KERNEL, initramfs $NL_INITRD"
 
-kb=2048
+kb=1024
 name=xtm
 vnode=/dev/vhost-xtap
 if [ "$backend" = macvtap ]; then
@@ -55,7 +56,9 @@ nic_args() {
 
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
 migrate_flow() {
-	local tfd vfd spid t st
+	local tfd vfd spid="" t st
+	# nested_run kills this shell on timeout: take the source along.
+	trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 1' TERM
 	exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
 	# shellcheck disable=SC2046
 	qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
@@ -86,7 +89,10 @@ migrate_flow() {
 		python3 "$hmp" "$NL_WORK/src.mon" quit
 	} >> "$mlog"
 	wait "$spid"
+	spid=""
 	[ "$st" = completed ] || exit 1
+	# For the record: does the moved guest answer at once?
+	( sleep 10; ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
 	# The target gets the same device through new descriptors.
 	exec {tfd}>&- {vfd}>&-
 	exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
@@ -95,7 +101,7 @@ migrate_flow() {
 		-incoming "exec:cat $state"
 }
 
-nested_run 1500 migrate_flow
+nested_run "${XTAP_MIGRATE_SECS:-1500}" migrate_flow
 echo "# L2: whole run ${NL_RUN_SECS}s, status $NL_STATUS"
 sed 's/^/# migration: /' "$mlog" 2>/dev/null | grep -v -E '^# migration: *$' | head -n 40
 
@@ -116,7 +122,10 @@ fi
 if [ "$NL_STATUS" != ok ]; then
 	echo "# ---- L2 console (last 40 lines) ----"
 	tr -d '\r' < "$NL_WORK/console" | tail -n 40 | sed 's/^/# /'
+	echo "# ---- QEMU log (last 20 lines) ----"
+	tail -n 20 "$NL_WORK/qemu.log" | sed 's/^/# /'
 fi
+echo "# L1 pings the moved guest: $(grep -E 'transmitted|rtt' "$NL_WORK/ping_l1" 2>/dev/null | tr '\n' ' ')"
 
 bytes=$((kb * 1024))
 read -r pb ps <<< "$(nested_peer 0 h2g)"
