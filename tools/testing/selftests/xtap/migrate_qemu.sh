@@ -4,7 +4,7 @@
 # Live migration of a guest on xtap while traffic flows host -> guest.
 #
 # A nested (L2) Linux guest is attached to one xtap device with
-# -netdev tap,fd=N,vhost=on,vhostfd=M.  While the guest fetches 2 MB from
+# -netdev tap,fd=N,vhost=on,vhostfd=M.  While the guest fetches 1 MB from
 # the host over TCP, QEMU live-migrates it (pre-copy, bandwidth-limited so
 # that it takes several seconds of traffic) into a file; the source quits
 # and a second QEMU, attached to the same xtap device through freshly
@@ -55,6 +55,9 @@ nic_args() {
 }
 
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
+# QEMU runs an exec: migration command through a shell that inherits its
+# descriptors: the command closes the queue and vhost fds, else it keeps the
+# source's queue open (the device has one) and the target cannot open it.
 migrate_flow() {
 	local tfd vfd spid="" t st
 	# nested_run kills this shell on timeout: take the source along.
@@ -72,7 +75,7 @@ migrate_flow() {
 	sleep 5
 	echo "start h2g_done=$(grep -c 'h2g_bytes=' "$NL_WORK/results")" >> "$mlog"
 	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth 8M" \
-		"migrate -d \"exec:cat > $state\"" >> "$mlog"
+		"migrate -d \"exec:cat > $state $tfd>&- $vfd>&-\"" >> "$mlog"
 	st=""
 	for ((t = 0; t < 600; t++)); do
 		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
@@ -98,7 +101,7 @@ migrate_flow() {
 	exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
 	# shellcheck disable=SC2046
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
-		-incoming "exec:cat $state"
+		-incoming "exec:cat $state $tfd>&- $vfd>&-"
 }
 
 nested_run "${XTAP_MIGRATE_SECS:-1500}" migrate_flow
