@@ -29,14 +29,34 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_NOMEM]	= "rx_drop_nomem",
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
+	[XTAP_STAT_BUSY_POLL_HITS]	= "busy_poll_hits",
+	[XTAP_STAT_BUSY_POLL_MISSES]	= "busy_poll_misses",
+	[XTAP_STAT_BUSY_POLL_NS]	= "busy_poll_ns",
+	[XTAP_STAT_KICKS]		= "kicks",
+	[XTAP_STAT_SIGNALS]		= "signals",
+	[XTAP_STAT_WAKEUPS]		= "wakeups",
+	[XTAP_STAT_STALLS]		= "stalls",
 };
 
-/* Device totals, then each queue slot's counters. */
+/* Counters ndo_get_stats64 reports as they are (ip -s link,
+ * /sys/class/net/<dev>/statistics): ethtool -S does not repeat their device
+ * totals, only their per-queue values, which no standard interface has.
+ */
+static bool xtap_stat_is_standard(unsigned int i)
+{
+	return i == XTAP_STAT_TX_PACKETS || i == XTAP_STAT_TX_BYTES ||
+	       i == XTAP_STAT_RX_PACKETS || i == XTAP_STAT_RX_BYTES;
+}
+
+/* The four counters above are left out of the totals. */
+#define XTAP_STAT_NUM_TOTALS	(XTAP_STAT_NUM - 4)
+
+/* Device totals (standard counters left out), then each queue slot's. */
 static int xtap_get_sset_count(struct net_device *dev, int sset)
 {
 	if (sset != ETH_SS_STATS)
 		return -EOPNOTSUPP;
-	return XTAP_STAT_NUM * (1 + dev->num_tx_queues);
+	return XTAP_STAT_NUM_TOTALS + XTAP_STAT_NUM * dev->num_tx_queues;
 }
 
 static void xtap_get_strings(struct net_device *dev, u32 sset, u8 *buf)
@@ -46,7 +66,8 @@ static void xtap_get_strings(struct net_device *dev, u32 sset, u8 *buf)
 	if (sset != ETH_SS_STATS)
 		return;
 	for (i = 0; i < XTAP_STAT_NUM; i++)
-		ethtool_sprintf(&buf, "%s", xtap_stat_names[i]);
+		if (!xtap_stat_is_standard(i))
+			ethtool_sprintf(&buf, "%s", xtap_stat_names[i]);
 	for (q = 0; q < dev->num_tx_queues; q++)
 		for (i = 0; i < XTAP_STAT_NUM; i++)
 			ethtool_sprintf(&buf, "q%u_%s", q, xtap_stat_names[i]);
@@ -56,16 +77,19 @@ static void xtap_get_ethtool_stats(struct net_device *dev,
 				   struct ethtool_stats *stats, u64 *data)
 {
 	struct xtap_dev *xt = netdev_priv(dev);
+	u64 *slot = data + XTAP_STAT_NUM_TOTALS;
+	u64 sum[XTAP_STAT_NUM] = {};
 	unsigned int q, i;
-	u64 *slot;
 
-	memset(data, 0, sizeof(u64) * XTAP_STAT_NUM * (1 + dev->num_tx_queues));
-	for (q = 0; q < dev->num_tx_queues; q++) {
-		slot = data + XTAP_STAT_NUM * (1 + q);
+	memset(slot, 0, sizeof(u64) * XTAP_STAT_NUM * dev->num_tx_queues);
+	for (q = 0; q < dev->num_tx_queues; q++, slot += XTAP_STAT_NUM) {
 		xtap_stats_read(xt, q, slot);
 		for (i = 0; i < XTAP_STAT_NUM; i++)
-			data[i] += slot[i];
+			sum[i] += slot[i];
 	}
+	for (i = 0; i < XTAP_STAT_NUM; i++)
+		if (!xtap_stat_is_standard(i))
+			*data++ = sum[i];
 }
 
 static void xtap_get_drvinfo(struct net_device *dev,

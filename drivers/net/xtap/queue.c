@@ -409,8 +409,9 @@ static struct sk_buff *xtap_alloc_skb(size_t len, size_t hdr_len, int *err)
  *
  * Validates the header, builds an skb with the checksum and GSO fields
  * applied, and hands it to the stack (netif_receive_skb() with BHs
- * disabled) or appends it to @batch.  Every failure but -EBADFD is counted
- * as a drop of its own reason.
+ * disabled) or appends it to @batch.  The frame is counted as the netdev's
+ * rx (XTAP_STAT_RX_PACKETS) when delivered or appended; every failure but
+ * -EBADFD is counted as a drop of its own reason.
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed

@@ -5,12 +5,15 @@
  * The API of one xtap queue (one open of /dev/xtap<ifindex>), as called
  * directly by the vhost backend: no socket and no msghdr in between.
  *
- * A queue owns a pointer ring filled by the netdev (host -> guest: skb
- * pointers from ndo_start_xmit; later xdp_frame pointers tagged with
- * XTAP_PTR_XDP from ndo_xdp_xmit) and drained by exactly one consumer at a
- * time: read()/read_iter() from userspace, or the vhost RX worker.  In the
- * other direction (guest -> host) frames are handed to the queue, which
- * builds skbs and gives them to the stack.
+ * The calls are named after the file operation they stand for, so they
+ * need neither the netdev's nor the guest's direction names
+ * (Documentation/networking/xtap.rst, "Directions").  A queue owns a
+ * pointer ring filled by the netdev's tx (skb pointers from ndo_start_xmit;
+ * later xdp_frame pointers tagged with XTAP_PTR_XDP from ndo_xdp_xmit) and
+ * drained by exactly one consumer at a time, the reader: read()/read_iter()
+ * from userspace, or the vhost RX worker (guest receive).  What the queue's
+ * user writes (write(), or the vhost TX worker: guest transmit) becomes
+ * skbs for the stack, the netdev's rx.
  *
  * Wake-ups use the queue file's poll wait queue: after every frame the
  * producer puts into the ring it wakes the queue with EPOLLIN if anybody
@@ -26,7 +29,8 @@
  *
  * Unless stated otherwise, the functions below may sleep (they copy from or
  * to user memory; the vhost worker runs with the owner's mm) and must be
- * called with a reference on the queue's file held.
+ * called with a reference on the queue's file held.  Their kernel-doc is
+ * with the implementation (queue.c; xtap_queue_from_file() in node.c).
  */
 #ifndef _XTAP_QUEUE_H
 #define _XTAP_QUEUE_H
@@ -58,12 +62,12 @@ struct xtap_queue *xtap_queue_from_file(struct file *file);
 /* queue.c */
 int xtap_queue_vnet_hdr_len(struct xtap_queue *q);
 
-/* write(): the queue's user -> the stack (netdev rx, guest TX) */
+/* write(): the queue's user -> the stack (netdev rx; guest transmit) */
 ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 			      struct list_head *batch);
 void xtap_queue_write_flush(struct xtap_queue *q, struct list_head *batch);
 
-/* read(): the ring -> the queue's user (netdev tx, guest RX) */
+/* read(): the ring -> the queue's user (netdev tx; guest receive) */
 int xtap_queue_claim_reader(struct xtap_queue *q, const void *owner);
 void xtap_queue_unclaim_reader(struct xtap_queue *q, const void *owner);
 int xtap_queue_consume_batch(struct xtap_queue *q, void **ptrs, int n);
@@ -73,50 +77,5 @@ ssize_t xtap_queue_read_ptr(struct xtap_queue *q, void *ptr,
 			    struct iov_iter *to);
 void xtap_queue_ptr_free(void *ptr);
 bool xtap_queue_ring_empty(struct xtap_queue *q);
-
-/* Contract (kernel-doc with the implementation in queue.c):
- *
- * xtap_queue_from_file(): the queue behind @file, or NULL when @file is not
- *   an open xtap queue node.  Never sleeps.
- * xtap_queue_vnet_hdr_len(): bytes of virtio-net header that precede every
- *   frame in tx_iter/rx_ptr (0 without IFF_VNET_HDR; else the size set by
- *   TUNSETVNETHDRSZ: 10, 12 or 20).
- * xtap_queue_write_iter(): @from holds exactly what write() would get: the
- *   vnet header of the current size, then one Ethernet frame.  Validates the
- *   header (-EINVAL, counted), builds an skb with the offloads applied and,
- *   when @batch is NULL, hands it to the stack at once; otherwise appends it
- *   to @batch for xtap_queue_write_flush(), which hands a whole list to the
- *   stack (netif_receive_skb_list with BHs disabled).  Returns the bytes
- *   consumed from @from, or -errno: -EINVAL malformed, -ENOMEM, -EFAULT,
- *   -EBADFD when the device is gone.
- *   Also -EIO when the interface is down (counted, as tun does).  The
- *   bytes consumed are always all of @from.  With @batch, the skbs are
- *   counted as received when appended.
- * xtap_queue_claim_reader() / xtap_queue_unclaim_reader(): one vhost RX
- *   virtqueue at a time consumes a queue ring: a second claim is -EBUSY until the
- *   first is given up (on detach).  read() is not excluded.
- * xtap_queue_consume_batch(): takes up to @n entries from the ring into
- *   @ptrs (consumer side; wakes the netdev tx queue at the low watermark,
- *   half the ring).  Returns the number taken; 0 when empty or the device
- *   is gone.  Process context only (the consumer lock is taken without
- *   disabling BHs).
- * xtap_queue_unconsume(): puts entries taken by consume_batch back at the
- *   head, in order (used when a backend detaches with entries in hand);
- *   entries that no longer fit are freed and counted as drops.
- * xtap_queue_ptr_len(): length of the frame behind a ring entry, without
- *   any vnet header.  Never sleeps.
- * xtap_queue_read_ptr(): writes the vnet header (current size; num_buffers,
- *   if present, is written as 1) then the frame into @to, and frees @ptr in
- *   every case.  Returns the bytes written or -errno (-EFAULT; -EINVAL when
- *   the frame cannot be described by a vnet header, e.g. a GSO skb on a
- *   queue without IFF_VNET_HDR, or when @to cannot hold the whole vnet
- *   header; both counted as tx_drop_hdr).  When @to is shorter than the
- *   header plus frame, the frame is truncated, counted (tx_truncated, the
- *   netdev's tx_errors), and the bytes written are returned.
- * xtap_queue_ptr_free(): frees a ring entry without delivering it (not
- *   counted: the caller counts the drop if it is one).
- * xtap_queue_ring_empty(): lockless "ring looks empty" test for pollers.
- *   Never sleeps.
- */
 
 #endif /* _XTAP_QUEUE_H */

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Host -> guest.  The RX worker takes up to XTAP_VQ_BATCH pointers at a
+ * Guest receive (host -> guest; the netdev's tx), as vhost-net's
+ * handle_rx.  The RX worker takes up to XTAP_VQ_BATCH pointers at a
  * time from the queue ring into a private array, gathers guest buffers for
  * each frame (several chains with MRG_RXBUF), lets the queue copy header
  * and frame into them, and publishes the used elements of a whole batch
@@ -397,7 +398,9 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
  */
 void xtap_rx_serve(struct xtap_vq *vq)
 {
+	xtap_busy_poll_woken(vq);
 	xtap_rx_run(vq, false);
+	xtap_vq_flush_counts(vq);
 }
 
 /**
@@ -414,7 +417,9 @@ void xtap_rx_serve(struct xtap_vq *vq)
 void xtap_rx_handle(struct xtap_vq *vq)
 {
 	mutex_lock(&vq->mutex);
+	xtap_busy_poll_woken(vq);
 	xtap_rx_run(vq, true);
+	xtap_vq_flush_counts(vq);
 	mutex_unlock(&vq->mutex);
 }
 

@@ -5,9 +5,10 @@
  * Self-tests run at module load in debug builds (CONFIG_XTAP_DEBUG).
  *
  * The native tests in tools/testing/selftests/xtap/ring cover ring.h in
- * depth, compiled for userspace.  These check that the same header behaves
+ * depth, compiled for userspace, together with the test-only operations of
+ * ring/ring_ops.h.  These check that the operations the module uses behave
  * the same compiled with the kernel's flags, barriers and spinlocks: a
- * short walk through each operation on a few ring sizes.
+ * short walk through each of them on a few ring sizes.
  */
 
 #include "xtap.h"
@@ -44,6 +45,18 @@ static void __init destroy(void *ptr)
 	if (n_destroyed < ARRAY_SIZE(destroyed))
 		destroyed[n_destroyed] = ptr;
 	n_destroyed++;
+}
+
+/* Add up to @n pointers, oldest first; returns how many went in. */
+static unsigned int __init produce_n(struct xtap_ring *r, void * const *ptrs,
+				     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (__xtap_ring_produce(r, ptrs[i]))
+			break;
+	return i;
 }
 
 /* Only powers of two from 1 to XTAP_RING_MAX_SIZE are accepted. */
@@ -90,28 +103,25 @@ static void __init test_size(unsigned int size)
 	}
 	batch = size <= 4 ? 1 : min_t(unsigned int, size / 4, XTAP_RING_BATCH);
 	EXPECT(r.batch == batch, size);
-	EXPECT(__xtap_ring_empty(&r) && xtap_ring_empty_lockless(&r), size);
-	EXPECT(!__xtap_ring_full(&r) && __xtap_ring_has_room(&r, size), size);
-	EXPECT(!__xtap_ring_consume(&r) && !__xtap_ring_peek(&r), size);
+	EXPECT(xtap_ring_empty_lockless(&r) && !__xtap_ring_full(&r), size);
+	EXPECT(!__xtap_ring_consume(&r) && !xtap_ring_occupancy(&r), size);
 
 	for (i = 0; i < size; i++)
 		EXPECT(!__xtap_ring_produce(&r, tok(prod++)), size);
-	EXPECT(__xtap_ring_full(&r) && !__xtap_ring_has_room(&r, 1), size);
+	EXPECT(__xtap_ring_full(&r) && !xtap_ring_empty_lockless(&r), size);
 	EXPECT(__xtap_ring_produce(&r, tok(prod)) == -ENOSPC, size);
 	EXPECT(xtap_ring_occupancy(&r) == size, size);
 
 	/* The first batch comes back to the producer only as a whole. */
 	for (i = 0; i < batch; i++) {
 		EXPECT(__xtap_ring_full(&r), size);
-		EXPECT(__xtap_ring_peek(&r) == tok(cons), size);
 		EXPECT(__xtap_ring_consume(&r) == tok(cons++), size);
 	}
 	EXPECT(xtap_ring_occupancy(&r) == size - batch, size);
-	EXPECT(__xtap_ring_has_room(&r, batch), size);
-	EXPECT(batch == size || !__xtap_ring_has_room(&r, batch + 1), size);
 	for (i = 0; i < batch; i++)
 		EXPECT(!__xtap_ring_produce(&r, tok(prod++)), size);
 	EXPECT(__xtap_ring_full(&r), size);
+	EXPECT(__xtap_ring_produce(&r, tok(prod)) == -ENOSPC, size);
 
 	/* Three laps: drain, step a few slots so that the consumer stops off
 	 * a batch boundary, then fill.  The slots behind the consumer in its
@@ -120,7 +130,7 @@ static void __init test_size(unsigned int size)
 	for (lap = 0; lap < 3; lap++) {
 		while ((ptr = __xtap_ring_consume(&r)))
 			EXPECT(ptr == tok(cons++), size);
-		EXPECT(cons == prod && __xtap_ring_empty(&r), size);
+		EXPECT(cons == prod && xtap_ring_empty_lockless(&r), size);
 		EXPECT(!xtap_ring_occupancy(&r), size);
 		for (i = 0; i < 3 * lap + 1; i++) {
 			EXPECT(!__xtap_ring_produce(&r, tok(prod++)), size);
@@ -143,7 +153,7 @@ static void __init test_size(unsigned int size)
 	EXPECT(!r.queue, size);
 }
 
-/* Bulk and batch limits, unconsume order and overflow, ring of 8. */
+/* Batch limits, unconsume order and overflow, ring of 8. */
 static void __init test_bulk_unconsume(void)
 {
 	void *in[10], *out[10];
@@ -156,10 +166,10 @@ static void __init test_bulk_unconsume(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(in); i++)
 		in[i] = tok(i);
-	EXPECT(__xtap_ring_produce_bulk(&r, in, 0) == 0, 8);
+	EXPECT(produce_n(&r, in, 0) == 0, 8);
 	EXPECT(__xtap_ring_consume_batch(&r, out, 4) == 0, 8);
-	EXPECT(__xtap_ring_produce_bulk(&r, in, 10) == 8, 8);
-	EXPECT(__xtap_ring_produce_bulk(&r, in, 1) == 0, 8);
+	EXPECT(produce_n(&r, in, 10) == 8, 8);
+	EXPECT(produce_n(&r, in, 1) == 0, 8);
 	EXPECT(__xtap_ring_consume_batch(&r, out, 0) == 0, 8);
 
 	/* Batch 2: after 7 taken, slot 6 still holds its old entry, so the
@@ -167,19 +177,19 @@ static void __init test_bulk_unconsume(void)
 	 */
 	EXPECT(__xtap_ring_consume_batch(&r, out, 7) == 7, 8);
 	EXPECT(out[0] == tok(0) && out[6] == tok(6), 8);
-	EXPECT(__xtap_ring_produce_bulk(&r, in, 10) == 6, 8);
+	EXPECT(produce_n(&r, in, 10) == 6, 8);
 	EXPECT(__xtap_ring_consume_batch(&r, out, 10) == 7, 8);
 	EXPECT(out[0] == tok(7) && out[1] == tok(0) && out[6] == tok(5), 8);
 
 	/* Hand the last three back in front of what is left, in order. */
-	EXPECT(__xtap_ring_produce_bulk(&r, in + 8, 2) == 2, 8);
+	EXPECT(produce_n(&r, in + 8, 2) == 2, 8);
 	EXPECT(__xtap_ring_unconsume(&r, out + 4, 3, destroy) == 0, 8);
 	EXPECT(xtap_ring_occupancy(&r) == 5, 8);
 	EXPECT(__xtap_ring_consume_batch(&r, out, 10) == 5, 8);
 	EXPECT(out[0] == tok(3) && out[2] == tok(5) && out[4] == tok(9), 8);
 
 	/* Overflow: 6 queued, 4 handed back; the oldest two are destroyed. */
-	EXPECT(__xtap_ring_produce_bulk(&r, in, 6) == 6, 8);
+	EXPECT(produce_n(&r, in, 6) == 6, 8);
 	n_destroyed = 0;
 	EXPECT(__xtap_ring_unconsume(&r, in + 6, 4, destroy) == 2, 8);
 	EXPECT(n_destroyed == 2, 8);
@@ -190,7 +200,7 @@ static void __init test_bulk_unconsume(void)
 	xtap_ring_cleanup(&r, NULL);
 }
 
-/* The locked and _bh wrappers reach the same code. */
+/* The locked operations the module calls reach the same code. */
 static void __init test_locked(void)
 {
 	void *in[4] = { tok(0), tok(1), tok(2), tok(3) }, *out[4];
@@ -200,19 +210,13 @@ static void __init test_locked(void)
 		EXPECT(!"init", 4);
 		return;
 	}
-	EXPECT(xtap_ring_empty(&r) && xtap_ring_empty_bh(&r), 4);
-	EXPECT(!xtap_ring_produce(&r, in[0]) && !xtap_ring_produce_bh(&r, in[1]), 4);
-	EXPECT(xtap_ring_produce_bulk(&r, in + 2, 1) == 1, 4);
-	EXPECT(xtap_ring_produce_bulk_bh(&r, in + 3, 1) == 1, 4);
-	EXPECT(xtap_ring_full(&r) && xtap_ring_full_bh(&r), 4);
-	EXPECT(xtap_ring_produce_bh(&r, in[0]) == -ENOSPC, 4);
-	EXPECT(xtap_ring_consume(&r) == in[0] && xtap_ring_consume_bh(&r) == in[1], 4);
-	EXPECT(xtap_ring_consume_batch(&r, out, 1) == 1 && out[0] == in[2], 4);
-	EXPECT(xtap_ring_consume_batch_bh(&r, out, 4) == 1 && out[0] == in[3], 4);
-	EXPECT(xtap_ring_empty(&r) && !xtap_ring_full(&r), 4);
-	EXPECT(xtap_ring_unconsume(&r, in + 2, 2, NULL) == 0, 4);
+	EXPECT(produce_n(&r, in, 4) == 4, 4);
+	EXPECT(xtap_ring_consume_batch(&r, out, 1) == 1 && out[0] == in[0], 4);
+	EXPECT(xtap_ring_consume_batch(&r, out, 4) == 3 && out[2] == in[3], 4);
+	EXPECT(xtap_ring_empty_lockless(&r), 4);
+	EXPECT(xtap_ring_unconsume_bh(&r, in + 2, 2, NULL) == 0, 4);
 	EXPECT(xtap_ring_unconsume_bh(&r, in, 2, NULL) == 0, 4);
-	EXPECT(xtap_ring_consume_batch_bh(&r, out, 4) == 4, 4);
+	EXPECT(xtap_ring_consume_batch(&r, out, 4) == 4, 4);
 	EXPECT(out[0] == in[0] && out[3] == in[3], 4);
 	xtap_ring_cleanup(&r, NULL);
 }

@@ -12,6 +12,7 @@
  */
 
 #include "xtap.h"
+#include "sysfs.h"
 
 #include <linux/etherdevice.h>
 #include <linux/if_ether.h>
@@ -275,6 +276,7 @@ static int xtap_dev_init(struct net_device *dev)
 static void xtap_dev_uninit(struct net_device *dev)
 {
 	xtap_queue_node_del(netdev_priv(dev));
+	xtap_sysfs_del(netdev_priv(dev));
 }
 
 static const struct net_device_ops xtap_netdev_ops = {
@@ -307,6 +309,8 @@ static void xtap_setup(struct net_device *dev)
 	xt->dev = dev;
 	xt->minor = -1;
 	INIT_LIST_HEAD(&xt->queue_list);
+	INIT_LIST_HEAD(&xt->qps);
+	xtap_poll_conf_init(&xt->poll);
 	dev->netdev_ops = &xtap_netdev_ops;
 	dev->ethtool_ops = &xtap_ethtool_ops;
 	dev->needs_free_netdev = true;
@@ -363,6 +367,12 @@ static int xtap_newlink(struct net *src_net, struct net_device *dev,
 	if (ret)
 		return ret;
 
+	ret = xtap_sysfs_add(xt);
+	if (ret) {
+		NL_SET_ERR_MSG(extack, "xtap: cannot create the sysfs directory");
+		unregister_netdevice(dev);
+		return ret;
+	}
 	ret = xtap_queue_node_add(xt);
 	if (ret) {
 		NL_SET_ERR_MSG(extack, "xtap: cannot create the queue node");

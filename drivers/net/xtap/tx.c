@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Guest -> host.  The TX worker takes up to XTAP_VQ_BATCH chains per
+ * Guest transmit (guest -> host; the netdev's rx), as vhost-net's
+ * handle_tx.  The TX worker takes up to XTAP_VQ_BATCH chains per
  * round, hands each to the queue as an iov_iter over the guest's buffers
  * (the queue copies the frame into an skb), gives the queue the whole batch
  * at once, then publishes the used elements and signals the guest once.
@@ -132,7 +133,9 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
  */
 void xtap_tx_serve(struct xtap_vq *vq)
 {
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, false);
+	xtap_vq_flush_counts(vq);
 }
 
 /**
@@ -147,6 +150,8 @@ void xtap_tx_serve(struct xtap_vq *vq)
 void xtap_tx_handle(struct xtap_vq *vq)
 {
 	mutex_lock(&vq->mutex);
+	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, true);
+	xtap_vq_flush_counts(vq);
 	mutex_unlock(&vq->mutex);
 }

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) 2026 The xtap authors.
  *
- * Guest -> host: the TX virtqueue handler.
+ * Guest transmit (guest -> host): the TX virtqueue handler.
  */
 #ifndef _XTAP_TX_H
 #define _XTAP_TX_H

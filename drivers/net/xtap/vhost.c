@@ -21,6 +21,7 @@
 #include "worker.h"
 #include "queue.h"
 #include "rx.h"
+#include "sysfs.h"
 #include "tx.h"
 #include "vq.h"
 
@@ -81,6 +82,8 @@ MODULE_PARM_DESC(max_mem_regions,
  * @rx: the RX virtqueue (guest receive)
  * @tx: the TX virtqueue (guest transmit)
  * @vqs: @rx.vq and @tx by vring index (fixed at open)
+ * @qp: its queues/<n>/ sysfs directory while a backend is attached, else
+ *	NULL; protected by @mutex
  */
 struct xtap_vhost {
 	struct mutex mutex; /* the control plane, before any vq mutex */
@@ -94,6 +97,7 @@ struct xtap_vhost {
 	struct xtap_rx_vq rx;
 	struct xtap_vq tx;
 	struct xtap_vq *vqs[XTAP_VHOST_NVQS];
+	struct xtap_qp *qp;
 };
 
 static atomic64_t xtap_vhost_ids = ATOMIC64_INIT(0);
@@ -125,6 +129,34 @@ static struct file *xtap_vhost_detach(struct xtap_vq *vq)
 	return file;
 }
 
+/* Show the queue pair in sysfs while one of its vqs has a backend (under
+ * the device of the first queue attached), and stop showing it after the
+ * last detach.  A failure only costs the directory: logged, and tried
+ * again at the next attach.
+ */
+static void xtap_vhost_sync_sysfs(struct xtap_vhost *xv)
+{
+	struct xtap_vq *rx = xv->vqs[XTAP_VHOST_VQ_RX];
+	struct xtap_vq *tx = xv->vqs[XTAP_VHOST_VQ_TX];
+	struct xtap_queue *q = rx->q ? rx->q : tx->q;
+	struct xtap_qp *qp;
+
+	lockdep_assert_held(&xv->mutex);
+	if (!q && xv->qp) {
+		xtap_sysfs_qp_del(xv->qp);
+		xv->qp = NULL;
+	} else if (q && !xv->qp) {
+		qp = xtap_sysfs_qp_add(q, rx, tx);
+		if (IS_ERR(qp)) {
+			if (PTR_ERR(qp) != -ENODEV)
+				pr_warn_ratelimited("vhost %llu: no sysfs directory for its queues: %ld\n",
+						    xv->id, PTR_ERR(qp));
+			return;
+		}
+		xv->qp = qp;
+	}
+}
+
 /* Stop everything an owner set up and forget it: backends, notifiers,
  * workers, memory table, ring state, features, the mm.  Never touches user
  * memory (the owner may be gone).
@@ -143,6 +175,8 @@ static void xtap_vhost_stop(struct xtap_vhost *xv)
 		xtap_poll_stop(&vq->kick_poll);
 		mutex_unlock(&vq->mutex);
 	}
+	/* The sysfs directory goes before the workers it names. */
+	xtap_vhost_sync_sysfs(xv);
 	/* Nothing can queue the workers any more. */
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
 		struct xtap_vq *vq = xv->vqs[i];
@@ -460,6 +494,7 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 		xtap_worker_queue(vq->worker);
 	}
 	mutex_unlock(&vq->mutex);
+	xtap_vhost_sync_sysfs(xv);
 	if (old)
 		fput(old);
 	return 0;

@@ -77,6 +77,7 @@ int xtap_vq_alloc(struct xtap_vq *vq, u64 dev_id, unsigned int index)
 	if (!vq->iov)
 		goto err_iov;
 	xtap_poll_init(&vq->kick_poll, EPOLLIN);
+	vq->kick_poll.events = &vq->kicks;
 	xtap_vq_reset(vq);
 	return 0;
 
@@ -111,6 +112,12 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->used = NULL;
 	vq->features = 0;
 	vq->busyloop_timeout = 0;
+	vq->poll_window_ns = 0;
+	vq->poll_idle_at = 0;
+	vq->poll_idle_max = 0;
+	atomic_set(&vq->kicks, 0);
+	atomic_set(&vq->wakeups, 0);
+	memset(&vq->counts, 0, sizeof(vq->counts));
 	vq->stopped = false;
 	vq->last_avail_idx = 0;
 	vq->avail_idx = 0;
@@ -718,8 +725,10 @@ void xtap_vq_signal(struct xtap_vq *vq)
 	if (!vq->used_pending)
 		return;
 	vq->used_pending = false;
-	if (vq->call && xtap_vq_need_signal(vq))
+	if (vq->call && xtap_vq_need_signal(vq)) {
 		eventfd_signal(vq->call, 1);
+		vq->counts.signals++;
+	}
 }
 
 /**

@@ -77,6 +77,23 @@ struct xtap_vq_stats {
 };
 
 /**
+ * struct xtap_vq_counts - busy-poll and notification counters of one
+ *	virtqueue not yet added to the device's (see xtap_vq_flush_counts())
+ * @hits: busy polls that found work
+ * @misses: busy polls that ended without work
+ * @spin_ns: time spent spinning
+ * @signals: call eventfd signals
+ * @stalls: work the stall watchdog found
+ */
+struct xtap_vq_counts {
+	u64 hits;
+	u64 misses;
+	u64 spin_ns;
+	u64 signals;
+	u64 stalls;
+};
+
+/**
  * struct xtap_vq - one split virtqueue of a /dev/vhost-xtap device
  * @mutex: protects every field below except @ctl_waiting and the fixed
  *	ones; held by the worker while it processes the ring (or by the pair's
@@ -100,7 +117,18 @@ struct xtap_vq_stats {
  * @used: used ring (user address)
  * @features: acked feature bits
  * @mem: current memory table of the device, NULL before SET_MEM_TABLE
- * @busyloop_timeout: busy-poll budget in microseconds (0: off)
+ * @busyloop_timeout: busy-poll budget in microseconds (0: off), as
+ *	VHOST_SET_VRING_BUSYLOOP_TIMEOUT set it
+ * @poll_window_ns: the adaptive mode's current window; also read
+ *	locklessly (READ_ONCE()) by sysfs
+ * @poll_idle_at: local_clock() when the last busy poll gave up without
+ *	work (adaptive mode), 0 when none is pending
+ * @poll_idle_max: the adaptive ceiling in force then, in ns
+ * @kicks: kick eventfd wake-ups, not yet counted in the device (atomic:
+ *	counted by the wake function)
+ * @wakeups: worker thread wake-ups, not yet counted (atomic: counted by
+ *	the worker thread without @mutex)
+ * @counts: other counters not yet counted in the device
  * @stopped: VHOST_GET_VRING_BASE stopped the ring; it stays stopped until
  *	reconfigured (SET_VRING_NUM/BASE/ADDR) or a backend is attached
  * @kick: kick eventfd file, referenced
@@ -126,7 +154,7 @@ struct xtap_vq_stats {
  * @stats: counters
  */
 struct xtap_vq {
-	struct mutex mutex; /* protects the whole vq; see kernel-doc above */
+	struct mutex mutex; /* the ring and its state: worker vs control plane */
 	atomic_t ctl_waiting;
 	u64 dev_id;
 	unsigned int index;
@@ -142,6 +170,12 @@ struct xtap_vq {
 	u64 features;
 	const struct xtap_mem *mem;
 	u32 busyloop_timeout;
+	u32 poll_window_ns;
+	u64 poll_idle_at;
+	u32 poll_idle_max;
+	atomic_t kicks;
+	atomic_t wakeups;
+	struct xtap_vq_counts counts;
 	bool stopped;
 
 	struct file *kick;

@@ -8,8 +8,13 @@
  * queue file) sets its pending bit; it then borrows the owner's address
  * space for as long as the handler runs and drops it again before sleeping,
  * so a dying owner never waits for its workers.
+ *
+ * While its vq is attached to a queue of a device whose stall_ms is not 0,
+ * a sleeping worker also wakes every stall_ms (the stall watchdog) and
+ * serves work that no notification announced.
  */
 
+#include "xtap.h"
 #include "worker.h"
 #include "vq.h"
 
@@ -38,9 +43,36 @@ static void xtap_worker_run(struct xtap_worker *w)
 	mmput(w->mm);
 }
 
+/* The stall watchdog: the worker slept a whole period without being
+ * queued.  Work found now was announced by no kick and no queue wake-up
+ * (a guest that published buffers without kicking, or a lost wake-up):
+ * serve it, count it and say so.
+ */
+static void xtap_worker_watchdog(struct xtap_worker *w)
+{
+	struct xtap_vq *vq = w->vq;
+
+	if (!mmget_not_zero(w->mm))
+		return;
+	kthread_use_mm(w->mm);
+	mutex_lock(&vq->mutex);
+	if (xtap_vq_ready(vq) && !xtap_worker_pending(w) && vq->has_work(vq)) {
+		vq->counts.stalls++;
+		pr_warn_ratelimited("vhost %llu: %s ring had work nobody announced; served by the stall watchdog\n",
+				    vq->dev_id, vq->index ? "TX" : "RX");
+		/* Counts are flushed by the handler. */
+		vq->serve(vq);
+	}
+	mutex_unlock(&vq->mutex);
+	kthread_unuse_mm(w->mm);
+	mmput(w->mm);
+}
+
 static int xtap_worker_fn(void *data)
 {
 	struct xtap_worker *w = data;
+	bool slept = false;
+	unsigned long stall;
 
 	for (;;) {
 		/* Pairs with the barrier in wake_up_process() of the waker. */
@@ -50,10 +82,25 @@ static int xtap_worker_fn(void *data)
 			return 0;
 		}
 		if (!test_and_clear_bit(XTAP_WORKER_PENDING, &w->flags)) {
-			schedule();
+			slept = true;
+			stall = READ_ONCE(w->stall);
+			if (!stall) {
+				schedule();
+				continue;
+			}
+			/* Woken early (queued, or a new period): go round. */
+			if (schedule_timeout(stall) ||
+			    xtap_worker_pending(w) || kthread_should_stop())
+				continue;
+			set_bit(XTAP_WORKER_BUSY, &w->flags);
+			xtap_worker_watchdog(w);
+			clear_bit(XTAP_WORKER_BUSY, &w->flags);
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);
+		if (slept)
+			atomic_inc(&w->vq->wakeups);
+		slept = false;
 		/* Tells a busy-polling pair worker to leave this vq alone. */
 		set_bit(XTAP_WORKER_BUSY, &w->flags);
 		xtap_worker_run(w);
@@ -191,6 +238,22 @@ void xtap_worker_uncover(struct xtap_worker *w)
 		wake_up_process(w->task);
 }
 
+/**
+ * xtap_worker_set_stall() - set the stall watchdog period of a worker
+ * @w: the worker
+ * @stall: period in jiffies, 0 for none
+ *
+ * Context: @w's vq mutex held.  A sleeping worker re-arms at once.
+ */
+void xtap_worker_set_stall(struct xtap_worker *w, unsigned long stall)
+{
+	lockdep_assert_held(&w->vq->mutex);
+	if (READ_ONCE(w->stall) == stall)
+		return;
+	WRITE_ONCE(w->stall, stall);
+	wake_up_process(w->task);
+}
+
 static int xtap_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 			  int sync, void *key)
 {
@@ -200,6 +263,8 @@ static int xtap_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 	/* A wake-up without a key may mean anything: take it. */
 	if (events && !(events & (p->mask | EPOLLERR | EPOLLHUP)))
 		return 0;
+	if (p->events)
+		atomic_inc(p->events);
 	xtap_worker_queue(p->worker);
 	return 0;
 }
@@ -228,6 +293,7 @@ void xtap_poll_init(struct xtap_poll *p, __poll_t mask)
 	p->mask = mask;
 	p->wqh = NULL;
 	p->worker = NULL;
+	p->events = NULL;
 }
 
 /**
@@ -355,17 +421,161 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
 	       pair->stats.packets != packets || pair->stats.drops != drops;
 }
 
+/* Adaptive mode: a window that was 0 starts here (or at the ceiling when
+ * that is lower), grows by doubling and shrinks by halving; a window
+ * halved below the start is 0 (no polling).  The start is about one
+ * request/response turn of a fast guest.
+ */
+#define XTAP_POLL_START_NS	(10 * NSEC_PER_USEC)
+
+/**
+ * xtap_busy_poll_window_ns() - the busy-poll window in force for a vq
+ * @vq: the virtqueue; read locklessly (sysfs) or under its mutex
+ * @conf: the device's mode and busy_poll_us
+ *
+ * Return: the window in nanoseconds, 0 for no polling.
+ */
+u32 xtap_busy_poll_window_ns(struct xtap_vq *vq,
+			     const struct xtap_poll_conf *conf)
+{
+	switch (conf->mode) {
+	case XTAP_BUSY_POLL_OFF:
+		return 0;
+	case XTAP_BUSY_POLL_FIXED:
+		return conf->us * NSEC_PER_USEC;
+	case XTAP_BUSY_POLL_ADAPTIVE:
+		return min_t(u32, READ_ONCE(vq->poll_window_ns),
+			     conf->us * NSEC_PER_USEC);
+	default:
+		return min_t(u64, READ_ONCE(vq->busyloop_timeout),
+			     U32_MAX / NSEC_PER_USEC) * NSEC_PER_USEC;
+	}
+}
+
+/* The device's settings for @vq's queue; upstream's (vhost mode) when the
+ * device is gone.
+ */
+static void xtap_busy_poll_conf(struct xtap_vq *vq, struct xtap_poll_conf *c)
+{
+	struct xtap_dev *xt;
+
+	lockdep_assert_held(&vq->mutex);
+	c->mode = XTAP_BUSY_POLL_VHOST;
+	c->us = 0;
+	if (!vq->q)
+		return;
+	rcu_read_lock();
+	xt = rcu_dereference(vq->q->xt);
+	if (xt) {
+		c->mode = READ_ONCE(xt->poll.mode);
+		c->us = READ_ONCE(xt->poll.us);
+	}
+	rcu_read_unlock();
+}
+
+static void xtap_busy_poll_grow(struct xtap_vq *vq, u32 max)
+{
+	u32 w = vq->poll_window_ns;
+
+	w = w ? min_t(u64, (u64)w * 2, max) : min_t(u32, XTAP_POLL_START_NS, max);
+	WRITE_ONCE(vq->poll_window_ns, w);
+}
+
+static void xtap_busy_poll_shrink(struct xtap_vq *vq)
+{
+	u32 w = vq->poll_window_ns / 2;
+
+	WRITE_ONCE(vq->poll_window_ns, w < XTAP_POLL_START_NS ? 0 : w);
+}
+
+/**
+ * xtap_busy_poll_woken() - a handler run starts: work arrived
+ * @vq: the virtqueue, mutex held
+ *
+ * Adaptive mode, in the spirit of KVM's halt polling: when the last busy
+ * poll gave up without work (or did not run, its window being 0), the time
+ * from its start to now says whether polling would pay.  Work that came
+ * within the ceiling but after the window: a longer window would have
+ * caught it, grow.  Work that came after the ceiling: polling only burnt
+ * the CPU, shrink.
+ */
+void xtap_busy_poll_woken(struct xtap_vq *vq)
+{
+	u64 waited;
+
+	lockdep_assert_held(&vq->mutex);
+	if (!vq->poll_idle_at)
+		return;
+	waited = local_clock() - vq->poll_idle_at;
+	if (waited > vq->poll_idle_max)
+		xtap_busy_poll_shrink(vq);
+	else if (waited > vq->poll_window_ns)
+		xtap_busy_poll_grow(vq, vq->poll_idle_max);
+	vq->poll_idle_at = 0;
+}
+
+/**
+ * xtap_vq_flush_counts() - add a vq's pending counters to its queue's
+ * @vq: the virtqueue, mutex held
+ *
+ * Called at the end of each handler run.  Without a device (detached, or
+ * deleted) the counts wait, or are lost with the device.
+ */
+void xtap_vq_flush_counts(struct xtap_vq *vq)
+{
+	struct xtap_vq_counts *c = &vq->counts;
+	unsigned int kicks, wakeups;
+	struct xtap_stats *st;
+	struct xtap_dev *xt;
+	unsigned long flags;
+	unsigned int slot;
+
+	lockdep_assert_held(&vq->mutex);
+	kicks = atomic_read(&vq->kicks);
+	wakeups = atomic_read(&vq->wakeups);
+	if (!vq->q || !(kicks | wakeups | c->hits | c->misses | c->spin_ns |
+			c->signals | c->stalls))
+		return;
+	kicks = atomic_xchg(&vq->kicks, 0);
+	wakeups = atomic_xchg(&vq->wakeups, 0);
+	rcu_read_lock();
+	xt = rcu_dereference(vq->q->xt);
+	if (xt) {
+		slot = xtap_queue_slot(xt, vq->q);
+		st = get_cpu_ptr(xt->stats[slot]);
+		flags = u64_stats_update_begin_irqsave(&st->syncp);
+		u64_stats_add(&st->v[XTAP_STAT_BUSY_POLL_HITS], c->hits);
+		u64_stats_add(&st->v[XTAP_STAT_BUSY_POLL_MISSES], c->misses);
+		u64_stats_add(&st->v[XTAP_STAT_BUSY_POLL_NS], c->spin_ns);
+		u64_stats_add(&st->v[XTAP_STAT_KICKS], kicks);
+		u64_stats_add(&st->v[XTAP_STAT_SIGNALS], c->signals);
+		u64_stats_add(&st->v[XTAP_STAT_WAKEUPS], wakeups);
+		u64_stats_add(&st->v[XTAP_STAT_STALLS], c->stalls);
+		u64_stats_update_end_irqrestore(&st->syncp, flags);
+		put_cpu_ptr(xt->stats[slot]);
+	}
+	rcu_read_unlock();
+	memset(c, 0, sizeof(*c));
+}
+
 /**
  * xtap_busy_poll() - spin for new work before sleeping
  * @vq: the virtqueue, with its mutex held and the owner's mm in use
  *
- * Spins for up to @vq's busy-loop timeout with guest notifications left as
- * the caller set them (disabled), checking @vq->has_work.  Leaves early,
- * without work, when the scheduler wants the CPU or another task is
- * runnable on this CPU, a signal is pending, the thread must stop, the
- * worker was queued again, or the control plane waits for @vq's mutex.
- * Never sleeps while spinning (the checks themselves may fault in guest
- * memory).
+ * Spins for up to the window in force (xtap_busy_poll_window_ns(): the
+ * vring's busy-loop timeout in the device's "vhost" mode, none in "off",
+ * busy_poll_us in "fixed", the adaptive window in "adaptive") with guest
+ * notifications left as the caller set them (disabled), checking
+ * @vq->has_work.  Leaves early, without work, when the scheduler wants the
+ * CPU or another task is runnable on this CPU, a signal is pending, the
+ * thread must stop, the worker was queued again, or the control plane
+ * waits for @vq's mutex.  Never sleeps while spinning (the checks
+ * themselves may fault in guest memory).
+ *
+ * Counts a hit when it found work (its own, or the pair's, see below), a
+ * miss otherwise, and the time spun.  In adaptive mode a hit doubles the
+ * window (up to busy_poll_us); after a miss the next arrival of work
+ * decides (xtap_busy_poll_woken()).
  *
  * While it spins it also serves the other virtqueue of the pair, when that
  * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
@@ -389,16 +599,24 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
 bool xtap_busy_poll(struct xtap_vq *vq)
 {
 	struct xtap_vq *pair = NULL;
-	bool notify = false, found = false;
-	u64 timeout, end;
+	bool notify = false, found = false, served = false;
+	struct xtap_poll_conf conf;
+	u64 timeout, start, end;
 
 	lockdep_assert_held(&vq->mutex);
-	if (!vq->busyloop_timeout)
+	xtap_busy_poll_conf(vq, &conf);
+	timeout = xtap_busy_poll_window_ns(vq, &conf);
+	if (!timeout) {
+		if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE && conf.us) {
+			vq->poll_idle_at = local_clock();
+			vq->poll_idle_max = conf.us * NSEC_PER_USEC;
+		}
 		return false;
-	timeout = (u64)vq->busyloop_timeout * NSEC_PER_USEC;
+	}
 	if (xtap_busy_pair_take(vq->pair, &notify))
 		pair = vq->pair;
-	end = local_clock() + timeout;
+	start = local_clock();
+	end = start + timeout;
 	for (;;) {
 		if (vq->has_work(vq)) {
 			found = true;
@@ -415,6 +633,7 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 				/* A fresh run of the pair: a fresh timeout; the
 				 * exit checks below still apply.
 				 */
+				served = true;
 				end = local_clock() + timeout;
 			}
 		}
@@ -429,5 +648,18 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 	}
 	if (pair)
 		xtap_busy_pair_release(pair, notify);
+	end = local_clock();
+	vq->counts.spin_ns += end - start;
+	if (found || served)
+		vq->counts.hits++;
+	else
+		vq->counts.misses++;
+	if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE) {
+		if (found || served)
+			xtap_busy_poll_grow(vq, conf.us * NSEC_PER_USEC);
+		/* Judged when work comes (xtap_busy_poll_woken()). */
+		vq->poll_idle_at = found ? 0 : start;
+		vq->poll_idle_max = conf.us * NSEC_PER_USEC;
+	}
 	return found;
 }

@@ -8,6 +8,7 @@
 #ifndef _XTAP_WORKER_H
 #define _XTAP_WORKER_H
 
+#include <linux/atomic.h>
 #include <linux/poll.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -33,6 +34,9 @@ struct xtap_vq;
  * @handle: the handler; called with the owner's mm in use, takes
  *	@vq's mutex itself
  * @id: serial number, for lifetime messages
+ * @stall: stall watchdog period in jiffies, 0 when off; written under
+ *	@vq's mutex (xtap_worker_set_stall()), read by the thread with
+ *	READ_ONCE() each time it goes to sleep
  */
 struct xtap_worker {
 	struct task_struct *task;
@@ -41,6 +45,7 @@ struct xtap_worker {
 	struct xtap_vq *vq;
 	void (*handle)(struct xtap_vq *vq);
 	u64 id;
+	unsigned long stall;
 };
 
 #define XTAP_WORKER_PENDING	0
@@ -54,6 +59,7 @@ struct xtap_worker {
  * @table: poll table used to find @wqh through vfs_poll()
  * @mask: events that wake the worker
  * @worker: the worker to queue
+ * @events: counts the wake-ups that queue the worker, or NULL
  */
 struct xtap_poll {
 	wait_queue_entry_t wait;
@@ -61,6 +67,7 @@ struct xtap_poll {
 	poll_table table;
 	__poll_t mask;
 	struct xtap_worker *worker;
+	atomic_t *events;
 };
 
 /* worker.c */
@@ -72,6 +79,7 @@ void xtap_worker_queue(struct xtap_worker *w);
 bool xtap_worker_pending(const struct xtap_worker *w);
 void xtap_worker_cover(struct xtap_worker *w);
 void xtap_worker_uncover(struct xtap_worker *w);
+void xtap_worker_set_stall(struct xtap_worker *w, unsigned long stall);
 
 void xtap_poll_init(struct xtap_poll *p, __poll_t mask);
 int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
@@ -79,6 +87,12 @@ int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
 int xtap_poll_resume(struct xtap_poll *p, struct file *file);
 void xtap_poll_stop(struct xtap_poll *p);
 
+struct xtap_poll_conf;
+
 bool xtap_busy_poll(struct xtap_vq *vq);
+void xtap_busy_poll_woken(struct xtap_vq *vq);
+u32 xtap_busy_poll_window_ns(struct xtap_vq *vq,
+			     const struct xtap_poll_conf *conf);
+void xtap_vq_flush_counts(struct xtap_vq *vq);
 
 #endif /* _XTAP_WORKER_H */

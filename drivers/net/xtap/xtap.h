@@ -34,9 +34,12 @@
 /**
  * enum xtap_stat - per-queue counters
  *
- * "tx" is the netdev's transmit direction (host stack -> queue ring ->
- * reader), "rx" its receive direction (writer -> stack).  Every drop has a
- * counter of its own, named after its reason.
+ * Named from the netdev's side, as in tun ("Directions" in xtap.rst):
+ * "tx" is what the stack transmits through the device (ndo_start_xmit
+ * into a queue ring, toward the queue's reader: the guest's receive), "rx"
+ * what the device receives (frames a queue's user wrote, the guest's
+ * transmit, handed to the stack).  Every drop has a counter of its own,
+ * named after its reason.
  *
  * @XTAP_STAT_TX_PACKETS: frames put into a queue ring
  * @XTAP_STAT_TX_BYTES: bytes of those frames
@@ -57,6 +60,14 @@
  * @XTAP_STAT_RX_DROP_NOMEM: dropped: no memory for the skb
  * @XTAP_STAT_RX_DROP_FAULT: dropped: bad user memory
  * @XTAP_STAT_RX_DROP_DOWN: dropped: the interface is down
+ * @XTAP_STAT_BUSY_POLL_HITS: busy polls (of either worker of the queue's
+ *	vhost queue pair) that found work
+ * @XTAP_STAT_BUSY_POLL_MISSES: busy polls that ended without work
+ * @XTAP_STAT_BUSY_POLL_NS: nanoseconds spent spinning in busy polls
+ * @XTAP_STAT_KICKS: guest notifications (kick eventfd) received
+ * @XTAP_STAT_SIGNALS: guest interrupts (call eventfd) sent
+ * @XTAP_STAT_WAKEUPS: times a sleeping worker thread was woken to work
+ * @XTAP_STAT_STALLS: work the stall watchdog found and served
  * @XTAP_STAT_NUM: number of counters
  */
 enum xtap_stat {
@@ -77,6 +88,13 @@ enum xtap_stat {
 	XTAP_STAT_RX_DROP_NOMEM,
 	XTAP_STAT_RX_DROP_FAULT,
 	XTAP_STAT_RX_DROP_DOWN,
+	XTAP_STAT_BUSY_POLL_HITS,
+	XTAP_STAT_BUSY_POLL_MISSES,
+	XTAP_STAT_BUSY_POLL_NS,
+	XTAP_STAT_KICKS,
+	XTAP_STAT_SIGNALS,
+	XTAP_STAT_WAKEUPS,
+	XTAP_STAT_STALLS,
 	XTAP_STAT_NUM
 };
 
@@ -88,6 +106,44 @@ enum xtap_stat {
 struct xtap_stats {
 	u64_stats_t v[XTAP_STAT_NUM];
 	struct u64_stats_sync syncp;
+};
+
+/**
+ * enum xtap_busy_poll_mode - where a queue's busy-poll window comes from
+ * @XTAP_BUSY_POLL_VHOST: each vring's VHOST_SET_VRING_BUSYLOOP_TIMEOUT
+ * @XTAP_BUSY_POLL_OFF: never poll
+ * @XTAP_BUSY_POLL_FIXED: every queue polls for busy_poll_us
+ * @XTAP_BUSY_POLL_ADAPTIVE: a window per virtqueue that grows on hits and
+ *	shrinks on misses, up to busy_poll_us
+ * @XTAP_BUSY_POLL_NMODES: number of modes
+ */
+enum xtap_busy_poll_mode {
+	XTAP_BUSY_POLL_VHOST,
+	XTAP_BUSY_POLL_OFF,
+	XTAP_BUSY_POLL_FIXED,
+	XTAP_BUSY_POLL_ADAPTIVE,
+	XTAP_BUSY_POLL_NMODES
+};
+
+/* Bounds and defaults of the sysfs knobs (see sysfs.c). */
+#define XTAP_BUSY_POLL_US_MAX		10000U
+#define XTAP_BUSY_POLL_US_DEFAULT	50U
+#define XTAP_STALL_MS_MAX		10000U
+#define XTAP_STALL_MS_DEFAULT		100U
+
+/**
+ * struct xtap_poll_conf - busy-poll and watchdog settings of a device
+ * @mode: &enum xtap_busy_poll_mode
+ * @us: window of the fixed mode and ceiling of the adaptive one, in us
+ * @stall_ms: stall watchdog period in ms, 0 when off
+ *
+ * Written under xtap_sysfs_lock (sysfs.c) with WRITE_ONCE(), read anywhere
+ * with READ_ONCE() (the datapath under RCU through xtap_queue.xt).
+ */
+struct xtap_poll_conf {
+	unsigned int mode;
+	u32 us;
+	u32 stall_ms;
 };
 
 /**
@@ -103,9 +159,17 @@ struct xtap_stats {
  * @stats: per-CPU counters of each queue slot (netdev tx queue index),
  *	dev->num_tx_queues of them
  * @queues: the enabled queues, indexed like the netdev tx queues
+ * @poll: busy-poll and watchdog settings (sysfs)
+ * @sysfs: the xtap/ directory under the net device, NULL when none
+ * @sysfs_queues: its queues/ child
+ * @qps: the queue pairs shown under queues/ (struct xtap_qp); protected
+ *	by xtap_sysfs_lock
+ * @sysfs_dead: the directories are gone or going; protected by
+ *	xtap_sysfs_lock
  *
- * Everything but @dev, @id and @stats is written under rtnl_lock.  The
- * datapath reads @numqueues with READ_ONCE() and @queues[] under RCU.
+ * Everything but @dev, @id, @stats, @poll and the sysfs fields is written
+ * under rtnl_lock.  The datapath reads @numqueues with READ_ONCE() and
+ * @queues[] under RCU.
  */
 struct xtap_dev {
 	struct net_device *dev;
@@ -118,6 +182,11 @@ struct xtap_dev {
 	netdev_features_t tap_features;
 	struct xtap_stats __percpu **stats;
 	struct xtap_queue __rcu *queues[XTAP_MAX_QUEUES];
+	struct xtap_poll_conf poll;
+	struct kobject *sysfs;
+	struct kobject *sysfs_queues;
+	struct list_head qps;
+	bool sysfs_dead;
 };
 
 /**

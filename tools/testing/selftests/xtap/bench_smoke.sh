@@ -8,6 +8,8 @@ dir=$(dirname "$0")
 . "$dir/lib.sh"
 
 require_root
+# before xbench, which loads tun, vhost_net and veth
+require_xtap
 xbench=$dir/bench/xbench
 [ -x "$xbench" ] || skip_all "bench/xbench not built (make selftests)"
 

@@ -8,7 +8,7 @@ dir=$(dirname "$0")
 
 require_root
 require_cmd ip
-xtap_loaded || skip_all "xtap not loaded"
+require_xtap
 
 dev=xtl$$
 cleanup() { ip link del "$dev" 2>/dev/null; ip link del "${dev}b" 2>/dev/null; }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define BUF_SIZE	(VDRV_MAX_FRAME + 64)
@@ -1093,4 +1094,4 @@ TEST_F_TIMEOUT(life, driver_killed_mid_traffic, 120)
 	life_traffic(_metadata, &self->e, self->f, self->r, 20);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

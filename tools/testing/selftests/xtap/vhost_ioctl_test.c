@@ -24,6 +24,7 @@
 #include <linux/if_tun.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -905,4 +906,4 @@ TEST_F_TIMEOUT(vh, qemu_7_2_sequence, 120)
 	close(masked[1]);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

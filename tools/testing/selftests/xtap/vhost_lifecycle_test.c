@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -450,4 +451,4 @@ TEST_F_TIMEOUT(lc, owner_killed_mid_traffic, 120)
 	EXPECT_EQ(base, module_refcnt());
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

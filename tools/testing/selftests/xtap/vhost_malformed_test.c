@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -462,4 +463,4 @@ TEST_F(bad, rx_readonly_descriptor)
 	EXPECT_EQ(-1, vtest_frame_diff(r, ret, FRAME_LEN, 9, VTEST_ETH_P));
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

@@ -16,6 +16,7 @@
 #include <linux/xtap.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 
 #define VHOST_NODE "/dev/" XTAP_VHOST_NAME
 
@@ -57,4 +58,4 @@ TEST(unknown_ioctl_enotty)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

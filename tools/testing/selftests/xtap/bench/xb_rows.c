@@ -180,7 +180,8 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 		.features = VDRV_FEATURES_QEMU,
 		.num = c->num,
 		.rx_buf_size = c->rx_buf_size,
-		.busyloop_us = c->busyloop_us,
+		.busyloop_us = c->xtap_mode && kind == VDRV_XTAP ? 0 :
+			       c->busyloop_us,
 	};
 	static unsigned int seq;
 	const char *what;
@@ -201,6 +202,27 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	ret = vdrv_backend_create(&e->be, kind, name, 0);
 	if (ret)
 		goto err;
+	e->gap_us = c->gap_us;
+	e->runtime_cpu = c->xtap_mode;
+	if (c->xtap_mode && kind == VDRV_XTAP) {
+		char us[16];
+
+		snprintf(us, sizeof(us), "%u", c->busyloop_us);
+		what = "xtap/busy_poll_us";
+		ret = xb_xtap_set(name, "busy_poll_us", us);
+		if (ret)
+			goto err;
+		what = "xtap/busy_poll_mode";
+		ret = xb_xtap_set(name, "busy_poll_mode", c->xtap_mode);
+		if (ret)
+			goto err;
+	}
+	if (c->xtap_stall_off && kind == VDRV_XTAP) {
+		what = "xtap/stall_ms";
+		ret = xb_xtap_set(name, "stall_ms", "0");
+		if (ret)
+			goto err;
+	}
 	what = "vdrv_init";
 	e->d_ready = true;
 	ret = vdrv_init(&e->d, &cfg);
@@ -803,7 +825,8 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 				  .sin_port = htons(XB_PORT) };
 	struct pollfd p = { .fd = e->udp, .events = POLLIN };
 	uint8_t f[XB_F64], msg[XB_F64 - 14 - 20 - 8], in[256];
-	uint64_t gpa, bytes = 0, reqs = 0;
+	struct timespec gap = { .tv_nsec = e->gap_us * 1000L };
+	uint64_t gpa, bytes = 0, reqs = 0, rt0 = 0;
 	double t0, *s;
 	struct xb_window w;
 	size_t ns = 0;
@@ -823,6 +846,10 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	gpa = vdrv_gpa(&e->d, buf);
 	xb_window_init(&w, o, "rx_packets");
 	while (xb_window_tick(&w, e, reqs, 0, r)) {
+		if (w.open && !rt0)
+			rt0 = xb_workers_runtime_ns(e);
+		if (e->gap_us)
+			nanosleep(&gap, NULL);
 		t0 = xb_now();
 		ret = xb_tx_post(e, gpa, e->d.hdr_len + sizeof(f));
 		if (ret)
@@ -867,6 +894,9 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 			break;
 		}
 	}
+	/* spins of tens of microseconds escape the tick-sampled utime */
+	if (e->runtime_cpu)
+		r->cpu_ns = xb_workers_runtime_ns(e) - rt0;
 	if (!ret) {
 		qsort(s, ns, sizeof(*s), xb_cmp_double);
 		r->value = xb_pct(s, ns, 0.50);
@@ -951,6 +981,18 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_rx64,
 		.cfg = { .num = XB_NUM, .pkt = true },
 	}, {
+		.id = "tx64_drop_wd_off",
+		.title = "TX 64 B guest→tap, stack drop, xtap stall watchdog off (compare with tx64_drop: default 100 ms)",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_drop,
+		.cfg = { .num = XB_NUM, .xtap_stall_off = true },
+	}, {
+		.id = "rx64_wd_off",
+		.title = "RX 64 B host AF_PACKET→tap→guest, xtap stall watchdog off (compare with rx64: default 100 ms)",
+		.unit = XB_KPPS,
+		.run = xb_run_rx64,
+		.cfg = { .num = XB_NUM, .pkt = true, .xtap_stall_off = true },
+	}, {
 		.id = "rx64_redirect",
 		.title = "RX 64 B veth XDP_REDIRECT→tap→guest (ndo_xdp_xmit)",
 		.unit = XB_KPPS,
@@ -977,6 +1019,50 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_rr,
 		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
 			 .one_cpu = true },
+	}, {
+		.id = "rr_mode_off",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=off (upstream: busy-poll off)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "off" },
+	}, {
+		.id = "rr_mode_fixed50",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=fixed 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "fixed", .busyloop_us = 50 },
+	}, {
+		.id = "rr_mode_adaptive",
+		.title = "UDP request/response 64 B, xtap busy_poll_mode=adaptive up to 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "adaptive", .busyloop_us = 50 },
+	}, {
+		.id = "rr_sparse_off",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=off (upstream: busy-poll off)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "off", .gap_us = 1000 },
+	}, {
+		.id = "rr_sparse_fixed50",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=fixed 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "fixed", .busyloop_us = 50,
+			 .gap_us = 1000 },
+	}, {
+		.id = "rr_sparse_adaptive",
+		.title = "UDP request/response 64 B, 1 request/ms, xtap busy_poll_mode=adaptive up to 50 µs (upstream: busyloop timeout 50 µs)",
+		.unit = XB_USEC,
+		.run = xb_run_rr,
+		.cfg = { .num = XB_NUM, .addr = true, .udp = true,
+			 .xtap_mode = "adaptive", .busyloop_us = 50,
+			 .gap_us = 1000 },
 	}, {
 		.id = "probe",
 		.title = "Busy-poll probe: worker CPU per TX frame at 1 frame/ms, busy-poll off",

@@ -458,3 +458,29 @@ int xb_udp_socket(const char *ip, uint16_t port)
 	}
 	return fd;
 }
+
+/**
+ * xb_xtap_set() - write one file of an xtap interface's sysfs directory
+ * @ifname: the interface
+ * @file: the file under /sys/class/net/<ifname>/xtap/
+ * @val: what to write
+ *
+ * Return: 0 or -errno.
+ */
+int xb_xtap_set(const char *ifname, const char *file, const char *val)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/xtap/%s", ifname,
+		 file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? (int)n : 0;
+}

@@ -106,6 +106,8 @@ struct xb_env {
 	int udp;			/* host UDP socket on XB_HOST_IP, or -1 */
 	int pkt;			/* host AF_PACKET sender, or -1 */
 	char veth[2][IFNAMSIZ];		/* veth pair (redirect row), or "" */
+	unsigned int gap_us;		/* request/response: pause between */
+	bool runtime_cpu;		/* worker CPU from schedstat */
 };
 
 /**
@@ -123,6 +125,12 @@ struct xb_env {
  * @veth_redirect: create a veth pair whose second end redirects every frame
  *	into the interface with XDP; the sender sits on the first end
  * @one_cpu: run the worker threads on the guest's CPU instead
+ * @xtap_mode: xtap only: write this to the interface's
+ *	xtap/busy_poll_mode (with xtap/busy_poll_us = @busyloop_us) and let
+ *	the guest ask for no busy-loop timeout, so that sysfs alone decides;
+ *	upstream keeps @busyloop_us (NULL: no sysfs, both use @busyloop_us)
+ * @gap_us: request/response: pause between requests (0: none)
+ * @xtap_stall_off: xtap only: stall watchdog off (xtap/stall_ms = 0)
  */
 struct xb_envcfg {
 	unsigned int num;
@@ -136,6 +144,9 @@ struct xb_envcfg {
 	bool xdp_drop;
 	bool veth_redirect;
 	bool one_cpu;
+	const char *xtap_mode;
+	unsigned int gap_us;
+	bool xtap_stall_off;
 };
 
 /**
@@ -176,6 +187,7 @@ int xb_veth_create(const char *a, const char *b);
 void xb_link_del(const char *ifname);
 int xb_pkt_sender(int ifindex, bool vnet_hdr);
 int xb_udp_socket(const char *ip, uint16_t port);
+int xb_xtap_set(const char *ifname, const char *file, const char *val);
 
 /* xb_rows.c */
 int xb_env_up(struct xb_env *e, enum vdrv_kind kind,

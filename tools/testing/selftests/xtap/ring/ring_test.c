@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "ring.h"
+#include "ring_ops.h"
 #include "kselftest_harness.h"
 
 #define MAX_POW2	XTAP_RING_MAX_SIZE

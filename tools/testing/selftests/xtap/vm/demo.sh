@@ -6,7 +6,9 @@
 # way a user would (-netdev tap,fd=3,vhost=on,vhostfd=4 with
 # 3<>/dev/xtap<ifindex> 4<>/dev/vhost-xtap), have it ping the host and move
 # 4 MB each way (checksums compared), then print a summary: xtap0's frame and
-# byte counters, throughput both ways and the ping round-trip time.
+# byte counters, throughput both ways, the ping round-trip time and the busy
+# poll counters (busy polling is tuned through sysfs, adaptive, the way a
+# user would).
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=nested/lib.sh
@@ -20,6 +22,11 @@ nested_add_nic xtap0 $kb 1 || { echo "demo: cannot create xtap0"; exit 1; }
 IDX=$(cat /sys/class/net/xtap0/ifindex)
 ip -d link show xtap0
 echo "== xtap0 is ifindex $IDX: $(ls -l "/dev/xtap$IDX") and $(ls -l /dev/vhost-xtap)"
+xs=/sys/class/net/xtap0/xtap
+echo "== busy polling: echo adaptive > $xs/busy_poll_mode"
+echo adaptive > "$xs/busy_poll_mode" || { echo "demo: cannot set busy_poll_mode"; exit 1; }
+echo "   busy_poll_mode $(cat "$xs/busy_poll_mode"), busy_poll_us $(cat "$xs/busy_poll_us")," \
+     "stall_ms $(cat "$xs/stall_ms")"
 
 # A quick check (QEMU paused) so that a vhost device that cannot attach is
 # reported in QEMU's words before the long boot.
@@ -66,6 +73,13 @@ echo "   guest -> host  $((bytes / 1024)) KB in $(nested_val 0 g2h_secs) s," \
 echo "   vhost workers  ${NL_WORKERS:-none seen}, ${NL_WORKER_MS} ms CPU"
 echo "   xtap0 counters from the guest (rx) $rxp frames $rxb bytes," \
      "to the guest (tx) $txp frames $txb bytes"
+# ethtool -S totals: "     name: value"
+poll() { ethtool -S xtap0 | awk -v k="$1:" '$1 == k { print $2; exit }'; }
+spin_ns=$(poll busy_poll_ns)
+echo "   busy polling   $(cat "$xs/busy_poll_mode"): $(poll busy_poll_hits) hits," \
+     "$(poll busy_poll_misses) misses, $(( ${spin_ns:-0} / 1000000 )) ms spinning;" \
+     "guest kicks $(poll kicks), interrupts $(poll signals)," \
+     "worker wake-ups $(poll wakeups), stalls $(poll stalls)"
 if [ -s "$NL_WORK/qemu.log" ]; then
 	echo "   QEMU said:"
 	sed 's/^/     /' "$NL_WORK/qemu.log"

@@ -16,7 +16,7 @@ exec 3>/dev/ttyS1
 out() { printf '%s\n' "$*" >&3; }
 
 ST_DIR=$XTAP_TOP/tools/testing/selftests/xtap
-export XTAP_KO XTAP_DEBUG_KO XTAP_TOP KSFT_MACHINE_SLOW=yes
+export XTAP_KO XTAP_DEBUG_KO XTAP_TOP XTAP_TIMEOUT_MULT KSFT_MACHINE_SLOW=yes
 hostname xtapvm 2>/dev/null
 ip link set lo up
 
@@ -33,6 +33,9 @@ if ! insmod "$XTAP_KO" dyndbg=+p >&3 2>&3; then
 	out "xtap-vm-result rc=1 pass=0 fail=1 skip=0"
 	exit 0
 fi
+# xtap is loaded: from here on a test that finds it missing fails instead
+# of skipping (lib.sh require_xtap, lib/xtest.c).
+export XTAP_REQUIRED=1
 
 if [ "$XTAP_MODE" = cmd ]; then
 	cd "$ST_DIR" || exit 1
@@ -48,10 +51,10 @@ fi
 
 cd "$ST_DIR" || exit 1
 mult=${XTAP_TIMEOUT_MULT:-1}
-# settings: "timeout=N" for every test, "timeout.<prog>=N" for one.
+# A test's limit: its line in vm/timeouts, else settings' "timeout=".
 timeout_of() {
 	local t
-	t=$(sed -n "s/^timeout\.$1=//p" settings 2>/dev/null | tail -n 1)
+	t=$(awk -v t="$1" '$1 == t { print $2 }' vm/timeouts 2>/dev/null | tail -n 1)
 	[ -n "$t" ] || t=$(sed -n 's/^timeout=//p' settings 2>/dev/null | tail -n 1)
 	echo $(( ${t:-45} * mult ))
 }

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ring.h"
+#include "ring_ops.h"
 #include "ptr_ring_shim.h"
 #include "listq.h"
 

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The xtap authors.
+ *
+ * What every xtap test program shares (lib/xtest.c): the prerequisite check
+ * and the harness's main().
+ *
+ * A program skips as a whole (KSFT_SKIP, exit 4) when it is not run as root
+ * or xtap is not loaded, as the shell tests do (lib.sh's require_xtap).  In
+ * our own suite the VM runner loads xtap itself and exports XTAP_REQUIRED=1:
+ * xtap missing is then a failure, never a skip.  xtap loaded without its
+ * /dev/vhost-xtap is broken, and a failure in any run.
+ *
+ * Timeouts: each harness test has the harness's limit (30 s, or the one
+ * given with TEST_F_TIMEOUT(); the 6.1 harness has no TEST_TIMEOUT()),
+ * multiplied by XTAP_TIMEOUT_MULT from the environment (the VM runner sets
+ * 4 under TCG).
+ */
+#ifndef _XTEST_H
+#define _XTEST_H
+
+void xtest_require_xtap(void);
+unsigned int xtest_timeout_mult(void);
+
+#ifdef __KSELFTEST_HARNESS_H
+/* Scale every registered test's timeout by xtest_timeout_mult(). */
+static inline void xtest_scale_timeouts(void)
+{
+	unsigned int mult = xtest_timeout_mult();
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= mult;
+}
+
+/* TEST_HARNESS_MAIN with the prerequisite check and scaled timeouts. */
+#define XTEST_HARNESS_MAIN						\
+	int main(int argc, char **argv)					\
+	{								\
+		xtest_require_xtap();					\
+		xtest_scale_timeouts();					\
+		return test_harness_run(argc, argv);			\
+	}
+#endif
+
+#endif /* _XTEST_H */
