@@ -218,10 +218,12 @@ static int xtap_rx_write_hdr(struct xtap_vq *vq, struct iov_iter *at,
 	return 0;
 }
 
-/* Deliver the frame at the head of rxq[], or leave it there. */
-static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
-				       size_t *bytes, unsigned int *descs,
-				       struct xtap_rx_batch *b)
+/* Deliver the frame at the head of rxq[], or leave it there.  With @log
+ * (a constant: see xtap_rx_round()) every byte written is logged dirty.
+ */
+static __always_inline enum xtap_rx_status
+xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr, size_t *bytes,
+	    unsigned int *descs, struct xtap_rx_batch *b, const bool log)
 {
 	struct xtap_vq *vq = &rvq->vq;
 	bool mergeable = xtap_vq_has_feature(vq, VIRTIO_NET_F_MRG_RXBUF);
@@ -282,6 +284,8 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 		xtap_queue_count(vq->q, XTAP_STAT_TX_DROP_FAULT);
 		goto err_used;
 	}
+	if (log)
+		xtap_log_iov(vq, vq->iov, g.niov, written);
 	vq->nheads += used;
 	vq->stats.packets++;
 	*bytes += written;
@@ -291,6 +295,9 @@ static enum xtap_rx_status xtap_rx_one(struct xtap_rx_vq *rvq, void *ptr,
 err:
 	used = g.nheads;
 err_used:
+	/* Part of the buffers may have been written: log all of them. */
+	if (log)
+		xtap_log_iov(vq, vq->iov, g.niov, g.len);
 	if (ret == -EFAULT) {
 		/* Bad guest memory: hand the buffers back empty. */
 		for (i = 0; i < used; i++)
@@ -303,21 +310,14 @@ err_used:
 	return XTAP_RX_DONE;
 }
 
-/* One batch: up to XTAP_VQ_BATCH frames, their used elements published
- * together with one signal, the xdp_frames among them returned together.
- */
-static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
-					 unsigned int *packets, size_t *bytes,
-					 unsigned int *descs)
+static __always_inline enum xtap_rx_status
+xtap_rx_batch(struct xtap_rx_vq *rvq, unsigned int *packets, size_t *bytes,
+	      unsigned int *descs, struct xtap_rx_batch *b, const bool log)
 {
 	enum xtap_rx_status st = XTAP_RX_MORE;
-	struct xtap_vq *vq = &rvq->vq;
-	struct xtap_rx_batch b;
 	unsigned int n;
 	void *ptr;
 
-	b.frames = 0;
-	b.done.n = 0;
 	for (n = 0; n < XTAP_VQ_BATCH; n++) {
 		if (*descs >= XTAP_VQ_WEIGHT_DESCS)
 			break;
@@ -326,13 +326,38 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 			st = XTAP_RX_EMPTY;
 			break;
 		}
-		st = xtap_rx_one(rvq, ptr, bytes, descs, &b);
+		st = xtap_rx_one(rvq, ptr, bytes, descs, b, log);
 		if (st != XTAP_RX_DONE)
 			break;
 		st = XTAP_RX_MORE;
 	}
 	*packets += n + 1;
+	return st;
+}
+
+/* One batch: up to XTAP_VQ_BATCH frames, their used elements published
+ * together with one signal, the xdp_frames among them returned together.
+ */
+static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
+					 unsigned int *packets, size_t *bytes,
+					 unsigned int *descs)
+{
+	struct xtap_vq *vq = &rvq->vq;
+	struct xtap_rx_batch b;
+	enum xtap_rx_status st;
+
+	b.frames = 0;
+	b.done.n = 0;
+	/* Dirty logging: one branch per batch.  Each side is its own copy of
+	 * the loop, so with logging off not even a per-frame test is left.
+	 */
+	if (unlikely(vq->log.all))
+		st = xtap_rx_batch(rvq, packets, bytes, descs, &b, true);
+	else
+		st = xtap_rx_batch(rvq, packets, bytes, descs, &b, false);
 	xtap_vq_flush_used(vq);
+	if (unlikely(vq->log.all))
+		xtap_log_signal(vq);
 	xtap_vq_signal(vq);
 	/* The guest has the data: the frames can go back to their owners. */
 	xtap_queue_frames_return(&b.done);

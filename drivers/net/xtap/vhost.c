@@ -53,7 +53,8 @@ MODULE_PARM_DESC(max_mem_regions,
 				 BIT_ULL(VIRTIO_RING_F_EVENT_IDX) |	\
 				 BIT_ULL(VIRTIO_F_VERSION_1) |		\
 				 BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |	\
-				 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR))
+				 BIT_ULL(VHOST_NET_F_VIRTIO_NET_HDR) |	\
+				 BIT_ULL(VHOST_F_LOG_ALL))
 /* No IOTLB (no VIRTIO_F_ACCESS_PLATFORM): no backend features either. */
 #define XTAP_VHOST_BACKEND_FEATURES	0ULL
 /* Largest ring VHOST_SET_VRING_NUM accepts (the split ring maximum). */
@@ -66,14 +67,18 @@ MODULE_PARM_DESC(max_mem_regions,
 /**
  * struct xtap_vhost - state of one open of /dev/vhost-xtap
  * @mutex: serializes the control plane (every ioctl and release) and
- *	protects @mm, @mem, @features and @backend_features; taken before
- *	any vq mutex
+ *	protects @mm, @mem, @features, @backend_features, @log_base and
+ *	@log_ctx; taken before any vq mutex
  * @id: serial number, for lifetime messages
  * @mm: the owner's mm (VHOST_SET_OWNER), grabbed; NULL without an owner
  * @mem: the memory table, also referenced by each vq; NULL before
  *	VHOST_SET_MEM_TABLE
  * @features: acked features (VHOST_SET_FEATURES)
  * @backend_features: acked backend features
+ * @log_base: the dirty log bitmap (VHOST_SET_LOG_BASE), NULL when none;
+ *	each vq has a copy
+ * @log_ctx: the log eventfd (VHOST_SET_LOG_FD), referenced; NULL when none;
+ *	each vq has an unreferenced copy
  * @rx: the RX virtqueue (guest receive)
  * @tx: the TX virtqueue (guest transmit)
  * @vqs: @rx.vq and @tx by vring index (fixed at open)
@@ -87,6 +92,8 @@ struct xtap_vhost {
 	struct xtap_mem *mem;
 	u64 features;
 	u64 backend_features;
+	void __user *log_base;
+	struct eventfd_ctx *log_ctx;
 	struct xtap_rx_vq rx;
 	struct xtap_vq tx;
 	struct xtap_vq *vqs[XTAP_VHOST_NVQS];
@@ -195,11 +202,115 @@ static void xtap_vhost_stop(struct xtap_vhost *xv)
 	}
 	kvfree(xv->mem);
 	xv->mem = NULL;
+	xv->log_base = NULL;
+	if (xv->log_ctx)
+		eventfd_ctx_put(xv->log_ctx);
+	xv->log_ctx = NULL;
 	xv->features = 0;
 	xv->backend_features = 0;
 	if (xv->mm)
 		mmdrop(xv->mm);
 	xv->mm = NULL;
+}
+
+/* Switch every vq to a memory table, log base and features at once, after
+ * checking that the log reaches far enough for all of them (see log.c).
+ * Nothing changes on error.
+ */
+static int xtap_vhost_log_update(struct xtap_vhost *xv,
+				 const struct xtap_mem *mem,
+				 void __user *base, u64 features)
+{
+	bool all = features & BIT_ULL(VHOST_F_LOG_ALL);
+	u64 npages[XTAP_VHOST_NVQS];
+	int i, ret = 0;
+
+	lockdep_assert_held(&xv->mutex);
+	for (i = 0; i < XTAP_VHOST_NVQS && !ret; i++) {
+		struct xtap_vq *vq = xv->vqs[i];
+
+		xtap_vq_lock_ctl(vq);
+		ret = xtap_log_check(mem, vq->num, base, all, vq->log.used,
+				     vq->log.used_gpa, &npages[i]);
+		mutex_unlock(&vq->mutex);
+	}
+	if (ret)
+		return ret;
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		struct xtap_vq *vq = xv->vqs[i];
+
+		/* Workers only touch guest memory under their vq mutex. */
+		xtap_vq_lock_ctl(vq);
+		vq->mem = mem;
+		vq->log.base = base;
+		vq->log.all = all;
+		vq->log.npages = npages[i];
+		mutex_unlock(&vq->mutex);
+	}
+	return 0;
+}
+
+static long xtap_vhost_set_log_base(struct xtap_vhost *xv, u64 __user *argp)
+{
+	void __user *base;
+	u64 p;
+	int ret;
+
+	lockdep_assert_held(&xv->mutex);
+	if (copy_from_user(&p, argp, sizeof(p)))
+		return -EFAULT;
+	if ((u64)(unsigned long)p != p)
+		return -EFAULT;
+	base = u64_to_user_ptr(p);
+	ret = xtap_vhost_log_update(xv, xv->mem, base, xv->features);
+	if (ret)
+		return ret;
+	xv->log_base = base;
+	return 0;
+}
+
+static long xtap_vhost_set_log_fd(struct xtap_vhost *xv, int __user *argp)
+{
+	struct eventfd_ctx *ctx = NULL;
+	int fd, i;
+
+	lockdep_assert_held(&xv->mutex);
+	if (get_user(fd, argp))
+		return -EFAULT;
+	if (fd != VHOST_FILE_UNBIND) {
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	}
+	swap(ctx, xv->log_ctx);
+	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
+		xtap_vq_lock_ctl(xv->vqs[i]);
+		xv->vqs[i]->log.ctx = xv->log_ctx;
+		mutex_unlock(&xv->vqs[i]->mutex);
+	}
+	if (ctx)
+		eventfd_ctx_put(ctx);
+	return 0;
+}
+
+/* VHOST_VRING_F_LOG and log_guest_addr of VHOST_SET_VRING_ADDR: checked
+ * against the log, then taken over; nothing changes on error.
+ */
+static long xtap_vhost_vring_log(struct xtap_vhost *xv, struct xtap_vq *vq,
+				 const struct vhost_vring_addr *a)
+{
+	bool used = a->flags & BIT(VHOST_VRING_F_LOG);
+	u64 npages;
+
+	lockdep_assert_held(&xv->mutex);
+	lockdep_assert_held(&vq->mutex);
+	if (xtap_log_check(vq->mem, vq->num, vq->log.base, vq->log.all, used,
+			   a->log_guest_addr, &npages))
+		return -EINVAL;
+	vq->log.used = used;
+	vq->log.used_gpa = a->log_guest_addr;
+	vq->log.npages = npages;
+	return 0;
 }
 
 static long xtap_vhost_set_owner(struct xtap_vhost *xv)
@@ -249,11 +360,15 @@ err_workers:
 static long xtap_vhost_set_features(struct xtap_vhost *xv, u64 features)
 {
 	size_t hlen;
-	int i;
+	int i, ret;
 
 	lockdep_assert_held(&xv->mutex);
 	if (features & ~XTAP_VHOST_FEATURES)
 		return -EOPNOTSUPP;
+	/* VHOST_F_LOG_ALL: the log must cover the whole memory table. */
+	ret = xtap_vhost_log_update(xv, xv->mem, xv->log_base, features);
+	if (ret)
+		return ret;
 	hlen = features & (BIT_ULL(VIRTIO_NET_F_MRG_RXBUF) |
 			   BIT_ULL(VIRTIO_F_VERSION_1)) ?
 		sizeof(struct virtio_net_hdr_mrg_rxbuf) :
@@ -281,7 +396,7 @@ static long xtap_vhost_set_mem_table(struct xtap_vhost *xv,
 	struct xtap_mem *mem, *old;
 	struct vhost_memory hdr;
 	u32 limit;
-	int i;
+	int ret;
 
 	lockdep_assert_held(&xv->mutex);
 	if (copy_from_user(&hdr, um, sizeof(hdr)))
@@ -303,14 +418,14 @@ static long xtap_vhost_set_mem_table(struct xtap_vhost *xv,
 	if (IS_ERR(mem))
 		return PTR_ERR(mem);
 
+	/* While logging, the log must cover the new table too. */
+	ret = xtap_vhost_log_update(xv, mem, xv->log_base, xv->features);
+	if (ret) {
+		kvfree(mem);
+		return ret;
+	}
 	old = xv->mem;
 	xv->mem = mem;
-	/* Workers only touch guest memory under their vq mutex. */
-	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		xtap_vq_lock_ctl(xv->vqs[i]);
-		xv->vqs[i]->mem = mem;
-		mutex_unlock(&xv->vqs[i]->mutex);
-	}
 	kvfree(old);
 	return 0;
 }
@@ -461,16 +576,17 @@ static long xtap_vhost_set_vring_num(struct xtap_vq *vq,
 	return 0;
 }
 
-static long xtap_vhost_set_vring_addr(struct xtap_vq *vq,
+static long xtap_vhost_set_vring_addr(struct xtap_vhost *xv,
+				      struct xtap_vq *vq,
 				      struct vhost_vring_addr __user *argp)
 {
 	struct vhost_vring_addr a;
+	long ret;
 
 	lockdep_assert_held(&vq->mutex);
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;
-	/* No dirty logging (VHOST_F_LOG_ALL is not offered). */
-	if (a.flags)
+	if (a.flags & ~BIT(VHOST_VRING_F_LOG))
 		return -EOPNOTSUPP;
 	/* The log address is checked as upstream does: like the used ring. */
 	if (!xtap_vq_ring_aligned(a.desc_user_addr, a.avail_user_addr,
@@ -482,6 +598,9 @@ static long xtap_vhost_set_vring_addr(struct xtap_vq *vq,
 	    !xtap_vq_ring_ok(vq->num, a.desc_user_addr, a.avail_user_addr,
 			     a.used_user_addr))
 		return -EINVAL;
+	ret = xtap_vhost_vring_log(xv, vq, &a);
+	if (ret)
+		return ret;
 	vq->desc = u64_to_user_ptr(a.desc_user_addr);
 	vq->avail = u64_to_user_ptr(a.avail_user_addr);
 	vq->used = u64_to_user_ptr(a.used_user_addr);
@@ -587,7 +706,7 @@ static long xtap_vhost_vring_ioctl(struct xtap_vhost *xv, unsigned int cmd,
 		ret = xtap_vhost_set_vring_num(vq, argp);
 		break;
 	case VHOST_SET_VRING_ADDR:
-		ret = xtap_vhost_set_vring_addr(vq, argp);
+		ret = xtap_vhost_set_vring_addr(xv, vq, argp);
 		break;
 	case VHOST_SET_VRING_BASE:
 		ret = xtap_vhost_set_vring_base(vq, argp);
@@ -684,9 +803,9 @@ static long xtap_vhost_ioctl_locked(struct xtap_vhost *xv, unsigned int cmd,
 	case VHOST_SET_MEM_TABLE:
 		return xtap_vhost_set_mem_table(xv, argp);
 	case VHOST_SET_LOG_BASE:
+		return xtap_vhost_set_log_base(xv, argp);
 	case VHOST_SET_LOG_FD:
-		/* No dirty logging: QEMU only asks while migrating. */
-		return -EOPNOTSUPP;
+		return xtap_vhost_set_log_fd(xv, argp);
 	case VHOST_NET_SET_BACKEND:
 		return xtap_vhost_set_backend(xv, argp);
 	default:

@@ -47,6 +47,14 @@ static inline __virtio16 xtap_cpu_to_v16(u16 v)
 	return __cpu_to_virtio16(true, v);
 }
 
+/* Log a write of @len bytes at @p in the used ring (VHOST_VRING_F_LOG). */
+static inline void xtap_vq_log_used(struct xtap_vq *vq, void __user *p,
+				    size_t len)
+{
+	if (unlikely(vq->log.used))
+		xtap_log_used_ring(vq, p - (void __user *)vq->used, len);
+}
+
 /**
  * xtap_vq_alloc() - set up a virtqueue in zeroed memory
  * @vq: the virtqueue
@@ -127,6 +135,7 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->vhost_hlen = 0;
 	vq->guest_hlen = sizeof(struct virtio_net_hdr);
 	vq->nheads = 0;
+	xtap_log_reset(&vq->log);
 	memset(&vq->stats, 0, sizeof(vq->stats));
 }
 
@@ -214,6 +223,7 @@ bool xtap_vq_ring_ok(unsigned int num, u64 desc, u64 avail, u64 used)
  */
 int xtap_vq_start(struct xtap_vq *vq)
 {
+	__virtio16 __user *avail_event;
 	__virtio16 idx;
 
 	lockdep_assert_held(&vq->mutex);
@@ -222,12 +232,19 @@ int xtap_vq_start(struct xtap_vq *vq)
 			     (u64)(uintptr_t)vq->avail,
 			     (u64)(uintptr_t)vq->used))
 		return -EFAULT;
+	/* The ring size is final now: so is the extent the log must cover. */
+	if (xtap_log_check(vq->mem, vq->num, vq->log.base, vq->log.all,
+			   vq->log.used, vq->log.used_gpa, &vq->log.npages))
+		return -EFAULT;
 	if (put_user(xtap_cpu_to_v16(0), &vq->used->flags))
 		return -EFAULT;
-	if (xtap_vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX) &&
-	    put_user(xtap_cpu_to_v16(vq->last_avail_idx),
-		     (__virtio16 __user *)&vq->used->ring[vq->num]))
-		return -EFAULT;
+	xtap_vq_log_used(vq, &vq->used->flags, sizeof(vq->used->flags));
+	avail_event = (__virtio16 __user *)&vq->used->ring[vq->num];
+	if (xtap_vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
+		if (put_user(xtap_cpu_to_v16(vq->last_avail_idx), avail_event))
+			return -EFAULT;
+		xtap_vq_log_used(vq, avail_event, sizeof(*avail_event));
+	}
 	if (get_user(idx, &vq->used->idx))
 		return -EFAULT;
 	vq->last_used_idx = xtap_v16(idx);
@@ -648,6 +665,8 @@ void xtap_vq_flush_used(struct xtap_vq *vq)
 			xtap_vq_error(vq, "cannot write the used ring");
 			return;
 		}
+		xtap_vq_log_used(vq, &vq->used->ring[start],
+				 chunk * sizeof(vq->heads[0]));
 		done += chunk;
 	}
 	/* The elements must be visible before the index that exposes them. */
@@ -655,6 +674,11 @@ void xtap_vq_flush_used(struct xtap_vq *vq)
 	if (put_user(xtap_cpu_to_v16(new), &vq->used->idx)) {
 		xtap_vq_error(vq, "cannot write the used index");
 		return;
+	}
+	if (unlikely(vq->log.used)) {
+		xtap_log_used_ring(vq, offsetof(struct vring_used, idx),
+				   sizeof(vq->used->idx));
+		xtap_log_signal(vq);
 	}
 	vq->last_used_idx = new;
 	vq->used_pending = true;
@@ -767,6 +791,8 @@ void xtap_vq_disable_notify(struct xtap_vq *vq)
 		return;
 	if (put_user(xtap_cpu_to_v16(VRING_USED_F_NO_NOTIFY), &vq->used->flags))
 		xtap_vq_error(vq, "cannot write the used flags");
+	else
+		xtap_vq_log_used(vq, &vq->used->flags, sizeof(vq->used->flags));
 }
 
 /**
@@ -781,20 +807,24 @@ void xtap_vq_disable_notify(struct xtap_vq *vq)
  */
 bool xtap_vq_enable_notify(struct xtap_vq *vq)
 {
+	__virtio16 __user *p;
 	int ret;
 
 	lockdep_assert_held(&vq->mutex);
 	vq->notify = true;
-	if (xtap_vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX))
+	if (xtap_vq_has_feature(vq, VIRTIO_RING_F_EVENT_IDX)) {
 		/* avail_event lives right after the used ring. */
-		ret = put_user(xtap_cpu_to_v16(vq->avail_idx),
-			       (__virtio16 __user *)&vq->used->ring[vq->num]);
-	else
-		ret = put_user(xtap_cpu_to_v16(0), &vq->used->flags);
+		p = (__virtio16 __user *)&vq->used->ring[vq->num];
+		ret = put_user(xtap_cpu_to_v16(vq->avail_idx), p);
+	} else {
+		p = &vq->used->flags;
+		ret = put_user(xtap_cpu_to_v16(0), p);
+	}
 	if (ret) {
 		xtap_vq_error(vq, "cannot enable notifications");
 		return false;
 	}
+	xtap_vq_log_used(vq, p, sizeof(*p));
 	/* The enable must be visible before avail->idx is read again. */
 	smp_mb();
 	return xtap_vq_avail_grew(vq);

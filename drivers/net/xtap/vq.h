@@ -11,6 +11,7 @@
 #ifndef _XTAP_VQ_H
 #define _XTAP_VQ_H
 
+#include "log.h"
 #include "worker.h"
 
 #include <linux/atomic.h>
@@ -155,6 +156,7 @@ struct xtap_vq_counts {
  * @nheads: entries in @heads
  * @iov: iovec scratch space, XTAP_VQ_MAX_IOV entries
  * @wb: frames of the current TX round, XDP buffers and skbs (TX only)
+ * @log: dirty-page logging (live migration)
  * @stats: counters
  */
 struct xtap_vq {
@@ -204,6 +206,7 @@ struct xtap_vq {
 	struct iovec *iov;
 	struct xtap_write_batch *wb;
 
+	struct xtap_vq_log log;
 	struct xtap_vq_stats stats;
 };
 

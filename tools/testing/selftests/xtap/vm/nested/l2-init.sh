@@ -8,6 +8,7 @@
 #
 #   xt_nics=N          number of NICs; NIC i has MAC 52:54:00:77:00:0i
 #   xt_queues=Q0,Q1..  queue pairs of each NIC (more than one: ethtool -L)
+#   xt_ping_after=1    ping the host again after the transfers
 #
 # NIC i gets 10.77.<i+1>.2/24 and talks to the L1 host at 10.77.<i+1>.1:
 # print the negotiated virtio features, ping the host, fetch KB kilobytes
@@ -90,6 +91,14 @@ while [ $i -lt "$n" ]; do
 	t1=$(up)
 	rep "nic=$i g2h_rc=$rc g2h_secs=$(awk "BEGIN { print $t1 - $t0 }")"
 	rm -f /tmp/rx
+	# After a live migration (migrate_qemu.sh): the host is still there.
+	if [ "${xt_ping_after:-0}" = 1 ]; then
+		if ping -c 3 -w 120 "$host" >/dev/null; then
+			rep "nic=$i ping_after=ok"
+		else
+			rep "nic=$i ping_after=fail"
+		fi
+	fi
 	if [ "$q" -gt 1 ]; then
 		rep "nic=$i qstats=$(ethtool -S "$dev" | awk '/_queue_[0-9]+_packets:/ { gsub(/:/, ""); printf "%s%s=%s", s, $1, $2; s = "," }')"
 	fi

@@ -26,6 +26,9 @@
 #   nested_run SECS CMD...       start the L1 peer, run CMD (which starts
 #                                QEMU with "${NL_QEMU[@]}" plus its NICs),
 #                                wait at most SECS, collect the results
+#                                (the serial ports append to their files, so
+#                                a second QEMU, e.g. a migration target,
+#                                continues them)
 #   nested_qemu                  the CMD for nested_run: QEMU with NL_ARGS
 #                                (a CMD must exec QEMU, so that the pid
 #                                nested_run sees is QEMU's)
@@ -58,6 +61,7 @@ NL_LINKS=()	# interfaces to delete
 NL_FDS=()	# descriptors opened for QEMU
 NL_ARGS=()	# -netdev/-device options for nested_qemu
 NL_QEMU=()	# QEMU's options except the NICs (set by nested_run)
+NL_APPEND=""	# more L2 kernel command line (e.g. xt_ping_after=1)
 NL_QPID=""
 NL_PPID=""
 NL_BOOT_SECS=""	# QEMU start to L2's /init, wall clock
@@ -263,10 +267,12 @@ nested_run() {
 	append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off tsc=reliable"
 	append+=" acpi=off${khz:+ tsc_early_khz=$khz} cryptomgr.notests"
 	append+=" initcall_blacklist=crypto_kdf108_init,init_kprobe_trace,cmos_init"
-	append+=" xt_nics=$NL_N xt_queues=$queues"
+	append+=" xt_nics=$NL_N xt_queues=$queues${NL_APPEND:+ $NL_APPEND}"
 	NL_QEMU=(-accel tcg -machine q35 -smp 1 -m 256
 		-nodefaults -nic none -nographic -no-reboot -monitor none
-		-serial "file:$NL_WORK/console" -serial "file:$NL_WORK/results"
+		-chardev "file,id=xtcon,path=$NL_WORK/console,append=on"
+		-chardev "file,id=xtres,path=$NL_WORK/results,append=on"
+		-serial chardev:xtcon -serial chardev:xtres
 		-kernel "$NL_KERNEL" -initrd "$NL_INITRD" -append "$append")
 	: > "$NL_WORK/results"
 	: > "$NL_WORK/console"
