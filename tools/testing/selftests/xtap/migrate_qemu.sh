@@ -78,6 +78,7 @@ migrate_flow() {
 		"migrate -d \"exec:cat > $state $tfd>&- $vfd>&-\"" >> "$mlog"
 	st=""
 	for ((t = 0; t < 600; t++)); do
+		kill -0 "$spid" 2>/dev/null || { st="source gone"; break; }
 		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
 			sed -n 's/^Migration status: //p')
 		case $st in
