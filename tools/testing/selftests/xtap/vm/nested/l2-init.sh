@@ -9,6 +9,13 @@
 #   xt_nics=N          number of NICs; NIC i has MAC 52:54:00:77:00:0i
 #   xt_queues=Q0,Q1..  queue pairs of each NIC (more than one: ethtool -L)
 #   xt_ping_after=1    ping the host again after the transfers
+#   xt_stream=1        host -> guest only: a stream whose length the host
+#                      decides while it flows (peer.py --stream), kept in
+#                      /tmp (the initramfs, in guest RAM) by a slow reader
+#                      (8 KB a second), so that the socket's receive queue
+#                      stays full: bytes acknowledged but not yet read,
+#                      still in the receive buffers the host wrote; no
+#                      echo back
 #
 # NIC i gets 10.77.<i+1>.2/24 and talks to the L1 host at 10.77.<i+1>.1:
 # print the negotiated virtio features, ping the host, fetch KB kilobytes
@@ -81,15 +88,27 @@ while [ $i -lt "$n" ]; do
 	fi
 	# Host -> guest, then the same bytes guest -> host.
 	t0=$(up)
-	timeout 900 nc "$host" 5001 </dev/null >/tmp/rx
-	rc=$?
+	if [ "${xt_stream:-0}" = 1 ]; then
+		: > /tmp/rx
+		timeout 1800 nc "$host" 5001 </dev/null | while :; do
+			n=$(dd bs=8192 count=1 2>/dev/null | tee -a /tmp/rx | wc -c)
+			[ "$n" -gt 0 ] || break
+			sleep 1
+		done
+		rc=$?
+	else
+		timeout 1800 nc "$host" 5001 </dev/null >/tmp/rx
+		rc=$?
+	fi
 	t1=$(up)
 	rep "nic=$i h2g_rc=$rc h2g_bytes=$(wc -c </tmp/rx) h2g_secs=$(awk "BEGIN { print $t1 - $t0 }") h2g_sha256=$(sha256sum </tmp/rx | cut -d' ' -f1)"
-	t0=$(up)
-	timeout 900 nc "$host" 5002 </tmp/rx >/dev/null
-	rc=$?
-	t1=$(up)
-	rep "nic=$i g2h_rc=$rc g2h_secs=$(awk "BEGIN { print $t1 - $t0 }")"
+	if [ "${xt_stream:-0}" != 1 ]; then
+		t0=$(up)
+		timeout 900 nc "$host" 5002 </tmp/rx >/dev/null
+		rc=$?
+		t1=$(up)
+		rep "nic=$i g2h_rc=$rc g2h_secs=$(awk "BEGIN { print $t1 - $t0 }")"
+	fi
 	rm -f /tmp/rx
 	# After a live migration (migrate_qemu.sh): the host is still there.
 	if [ "${xt_ping_after:-0}" = 1 ]; then

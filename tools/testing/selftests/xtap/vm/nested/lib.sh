@@ -9,12 +9,15 @@
 # its /init (l2-init.sh) configures every NIC, pings the L1 host, moves data
 # both ways (peer.py is the L1 end) and reports on its second serial port.
 #
-#   nested_prepare BACKEND       macvtap (upstream macvtap + vhost-net) or
-#                                xtap; returns 1 with NL_WHY set when a
+#   nested_prepare BACKEND       macvtap (upstream macvtap + vhost-net), tun
+#                                (upstream tun + vhost-net; QEMU opens the
+#                                tap by name, see nested_add_nic) or xtap;
+#                                returns 1 with NL_WHY set when a
 #                                prerequisite is missing
 #   nested_add_nic NAME KB Q     the next NIC: a backend device with Q queue
 #                                pairs and the L1 address, KB kilobytes to
-#                                move each way
+#                                move each way (0 with NL_STREAM: a stream,
+#                                see peer.py --stream)
 #   nested_netdev I VHOST [US]   open NIC I's nodes and add its -netdev and
 #                                -device options to NL_ARGS (VHOST on|off,
 #                                US: poll-us)
@@ -62,6 +65,7 @@ NL_FDS=()	# descriptors opened for QEMU
 NL_ARGS=()	# -netdev/-device options for nested_qemu
 NL_QEMU=()	# QEMU's options except the NICs (set by nested_run)
 NL_APPEND=""	# more L2 kernel command line (e.g. xt_ping_after=1)
+NL_STREAM=""	# directory of peer.py --stream (NICs with KB 0 stream)
 NL_QPID=""
 NL_PPID=""
 NL_BOOT_SECS=""	# QEMU start to L2's /init, wall clock
@@ -101,6 +105,14 @@ nested_prepare() {
 			return 1
 		fi
 		[ -c /dev/vhost-net ] || { NL_WHY="no /dev/vhost-net"; return 1; }
+		;;
+	tun)
+		if ! { modprobe -q vhost_net && modprobe -q tun; }; then
+			NL_WHY="cannot load vhost_net, tun"
+			return 1
+		fi
+		[ -c /dev/vhost-net ] || { NL_WHY="no /dev/vhost-net"; return 1; }
+		[ -c /dev/net/tun ] || { NL_WHY="no /dev/net/tun"; return 1; }
 		;;
 	xtap)
 		grep -q '^xtap ' /proc/modules || { NL_WHY="xtap not loaded"; return 1; }
@@ -145,6 +157,18 @@ nested_add_nic() {
 		ip addr add "$(nested_host_ip "$i")/24" dev "${name}h" || return 1
 		NL_CNT[i]=${name}h
 		NL_NODE[i]=/dev/tap$(cat "/sys/class/net/$name/ifindex")
+		;;
+	tun)
+		# A persistent tap: tun has no node per device, so QEMU opens
+		# it by name (-netdev tap,ifname=NAME,script=no,downscript=no)
+		# and /dev/vhost-net itself.
+		[ "$q" -gt 1 ] && qopt=(multi_queue)
+		ip tuntap add dev "$name" mode tap vnet_hdr "${qopt[@]}" || return 1
+		NL_LINKS+=("$name")
+		ip link set "$name" up || return 1
+		ip addr add "$(nested_host_ip "$i")/24" dev "$name" || return 1
+		NL_CNT[i]=$name
+		NL_NODE[i]=""
 		;;
 	xtap)
 		ip link add "$name" "${qopt[@]}" type xtap || return 1
@@ -226,12 +250,12 @@ nested_qemu() {
 nested_sample_workers() {
 	local p st comm
 	for p in /proc/[0-9]*; do
-		read -r comm < "$p/comm" 2>/dev/null || continue
+		read -r comm 2>/dev/null < "$p/comm" || continue
 		case $comm in
 		*-"$NL_QPID") ;;
 		*) continue ;;
 		esac
-		read -r -a st < "$p/stat" 2>/dev/null || continue
+		read -r -a st 2>/dev/null < "$p/stat" || continue
 		NL_WTICKS[${p#/proc/}]="$comm $((st[13] + st[14]))"
 	done
 }
@@ -277,7 +301,9 @@ nested_run() {
 	: > "$NL_WORK/results"
 	: > "$NL_WORK/console"
 
-	python3 "$NL_NESTED_DIR/peer.py" "${specs[@]}" > "$NL_WORK/peer" 2>&1 &
+	local popt=()
+	[ -n "$NL_STREAM" ] && popt=(--stream "$NL_STREAM")
+	python3 "$NL_NESTED_DIR/peer.py" "${popt[@]}" "${specs[@]}" > "$NL_WORK/peer" 2>&1 &
 	NL_PPID=$!
 	for ((i = 0; i < 600; i++)); do
 		grep -q '^peer ready' "$NL_WORK/peer" && break
@@ -348,7 +374,7 @@ nested_val() {
 }
 
 nested_peer() {
-	sed -n "s/^peer nic=$1 dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\)$/\1 \2/p" \
+	sed -n "s/^peer nic=$1 dir=$2 bytes=\([0-9]*\) sha256=\([0-9a-f]*\)\( .*\)\{0,1\}$/\1 \2/p" \
 		"$NL_WORK/peer" | tail -n 1
 }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Host end of the nested guest's bulk transfers (see vm/nested/lib.sh).
 
-    peer.py NIC:ADDR:BYTES ...
+    peer.py [--stream DIR] NIC:ADDR:BYTES ...
 
 For every NIC, listen on ADDR:5001 and ADDR:5002 and serve one connection
 on each: 5001 sends BYTES of random data to the guest (host -> guest), 5002
@@ -12,17 +12,34 @@ what it received).  Prints one line per event, flushed at once:
     peer nic=N dir=h2g bytes=B sha256=H     (what was sent)
     peer nic=N dir=g2h bytes=B sha256=H     (what came back)
     peer nic=N error=TEXT
+
+With --stream DIR, a NIC whose BYTES is 0 gets a stream instead, whose
+length is decided while it flows (migrate_qemu.sh): 5001 sends random data
+until the file DIR/stop-N appears, then a last TAIL bytes, and closes; no
+5002.  While it sends, DIR/progress-N holds "sent=S acked=A", rewritten
+every half second (A: bytes the guest acknowledged, from TCP_INFO).  The
+h2g line then covers every byte sent, tail included, and says why the
+stream ended (stop=file, or stop=cap after CAP bytes, a bound on the
+guest's memory).
 """
 
 import hashlib
 import os
+import select
 import socket
+import struct
 import sys
 import threading
+import time
 
 SEND_PORT = 5001
 RECV_PORT = 5002
 lock = threading.Lock()
+CHUNK = 16384
+TAIL = 65536
+CAP = 64 << 20
+# struct tcp_info: tcpi_bytes_acked (u64) is at byte 120 (linux/tcp.h).
+TCPI_BYTES_ACKED = 120
 
 
 def say(line):
@@ -54,6 +71,64 @@ def serve_send(nic, srv, data):
         say("nic=%d error=%s" % (nic, str(e).replace(" ", "_")))
 
 
+def acked(conn):
+    info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    if len(info) < TCPI_BYTES_ACKED + 8:
+        return -1
+    return struct.unpack_from("=Q", info, TCPI_BYTES_ACKED)[0]
+
+
+def serve_stream(nic, srv, sdir):
+    stop = os.path.join(sdir, "stop-%d" % nic)
+    progress = os.path.join(sdir, "progress-%d" % nic)
+    h = hashlib.sha256()
+    sent = 0
+    why = ""
+    try:
+        conn, _ = srv.accept()
+        with conn:
+            # A small send buffer: "sent" stays close to what the guest
+            # got, and little is left to deliver after the stop.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+            conn.setblocking(False)
+            buf = b""
+            end = None
+            last = 0.0
+            while True:
+                now = time.time()
+                if now - last >= 0.5:
+                    tmp = progress + ".tmp"
+                    with open(tmp, "w") as f:
+                        f.write("sent=%d acked=%d\n" % (sent, acked(conn)))
+                    os.rename(tmp, progress)
+                    last = now
+                if end is None and (os.path.exists(stop) or sent >= CAP):
+                    why = "file" if os.path.exists(stop) else "cap"
+                    end = sent + len(buf) + TAIL
+                if not buf:
+                    if end is not None and sent >= end:
+                        break
+                    n = CHUNK if end is None else min(CHUNK, end - sent)
+                    buf = os.urandom(n)
+                    h.update(buf)
+                _, w, _ = select.select([], [conn], [], 0.5)
+                if w:
+                    try:
+                        n = conn.send(buf)
+                    except BlockingIOError:
+                        n = 0
+                    sent += n
+                    buf = buf[n:]
+            conn.setblocking(True)
+            conn.shutdown(socket.SHUT_WR)
+            while conn.recv(65536):
+                pass
+        say("nic=%d dir=h2g bytes=%d sha256=%s stop=%s"
+            % (nic, sent, h.hexdigest(), why))
+    except OSError as e:
+        say("nic=%d error=%s" % (nic, str(e).replace(" ", "_")))
+
+
 def serve_recv(nic, srv):
     try:
         conn, _ = srv.accept()
@@ -73,11 +148,20 @@ def serve_recv(nic, srv):
 
 def main():
     threads = []
-    for spec in sys.argv[1:]:
+    args = sys.argv[1:]
+    sdir = None
+    if args[:1] == ["--stream"]:
+        sdir = args[1]
+        args = args[2:]
+    for spec in args:
         nic, addr, nbytes = spec.split(":")
         nic, nbytes = int(nic), int(nbytes)
-        data = os.urandom(nbytes)
         s1 = listener(addr, SEND_PORT)
+        if sdir is not None and nbytes == 0:
+            threads.append(threading.Thread(target=serve_stream,
+                                            args=(nic, s1, sdir), daemon=True))
+            continue
+        data = os.urandom(nbytes)
         s2 = listener(addr, RECV_PORT)
         threads.append(threading.Thread(target=serve_send, args=(nic, s1, data),
                                         daemon=True))
