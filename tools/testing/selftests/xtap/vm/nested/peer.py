@@ -85,7 +85,19 @@ def serve_stream(nic, srv, sdir):
     sent = 0
     why = ""
     try:
-        conn, _ = srv.accept()
+        while True:
+            conn, _ = srv.accept()
+            # A connection the guest gave up on before it got a byte
+            # (reset while the machine was starved) is not the stream.
+            conn.setblocking(False)
+            try:
+                conn.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                pass
+            except OSError:
+                conn.close()
+                continue
+            break
         with conn:
             # A small send buffer: "sent" stays close to what the guest
             # got, and little is left to deliver after the stop.
