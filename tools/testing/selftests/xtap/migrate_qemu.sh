@@ -3,22 +3,35 @@
 #
 # Live migration of a guest on xtap while traffic flows host -> guest.
 #
-# A nested (L2) Linux guest is attached to one xtap device with
-# -netdev tap,fd=N,vhost=on,vhostfd=M.  While the guest fetches 1 MB from
-# the host over TCP, QEMU live-migrates it (pre-copy, bandwidth-limited so
-# that it takes several seconds of traffic) into a file; the source quits
-# and a second QEMU, attached to the same xtap device through freshly
-# opened queue and vhost fds, resumes it with -incoming from that file.
-# Then the guest sends the bytes back and pings the host again.  The bytes
-# the guest received and the bytes it sent back must match what the host
-# sent (sha256): a page xtap wrote during the migration without setting its
-# dirty bit reaches the target stale and shows up as corrupted data, or as
-# a broken ring.
+# One nested (L2) Linux guest is attached to one xtap device with
+# -netdev tap,fd=N,vhost=on,vhostfd=M.  The host (vm/nested/peer.py
+# --stream) sends the guest a stream of random bytes, which the guest keeps
+# in a file in its initramfs (guest RAM), and goes on sending for as long
+# as the migration lasts: only once the source QEMU's "info migrate" says
+# "completed" is the stream told to stop, and it then sends a last 64 KB and
+# closes.  Its length is thus decided after the move.
 #
-# XTAP_E2E_BACKEND=macvtap runs the same over upstream macvtap + vhost-net
-# (the reference).  XTAP_MIGRATE_SECS (default 1500) bounds the nested run.
-# With a debug xtap.ko loaded with log_broken=1 (dirty
-# bits never set) the test must fail.
+# The source QEMU migrates the running guest (pre-copy, bandwidth-limited so
+# that it takes seconds of traffic) into a file and quits; a second QEMU,
+# attached to the same xtap device through a newly opened queue node and
+# /dev/vhost-xtap fd, resumes it with -incoming from that file.  The guest
+# then reads the stream to its end, reports its sha256, and pings the host.
+#
+# Every page xtap writes into guest memory during the pre-copy (receive
+# buffers, used ring) must be in QEMU's dirty log, else the target gets the
+# page as it was when it was last copied: bytes that were in flight at the
+# switch-over (in the ring or the guest socket's receive queue, i.e. in
+# buffers xtap filled) reach the file stale and the sha256 differs.
+#
+# Environment:
+#   XTAP_E2E_BACKEND=tun       the same over upstream tun + vhost-net (the
+#                              reference: the test is right); macvtap too
+#   XTAP_MIGRATE_LOG_BROKEN=1  load the debug xtap.ko (XTAP_DEBUG_KO) with
+#                              log_broken=1, which never sets a dirty bit:
+#                              the run must then FAIL (the test can fail);
+#                              the normal build is loaded again at the end
+#   XTAP_MIGRATE_SECS          bound on the nested run (default 2100)
+#   XTAP_MIGRATE_BW            migration bandwidth (default 8M)
 dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$dir/lib.sh"
@@ -27,58 +40,113 @@ dir=$(dirname "$0")
 
 require_root
 backend=${XTAP_E2E_BACKEND:-xtap}
-trap nested_cleanup EXIT
+broken=${XTAP_MIGRATE_LOG_BROKEN:-0}
+swapped=0
+cleanup() {
+	nested_cleanup
+	if [ "$swapped" = 1 ]; then
+		xtap_loaded && rmmod xtap
+		insmod "$XTAP_KO" dyndbg=+p
+	fi
+}
+trap cleanup EXIT
+
+if [ "$broken" = 1 ]; then
+	[ "$backend" = xtap ] || skip_all "XTAP_MIGRATE_LOG_BROKEN=1 is for the xtap backend"
+	if [ ! -f "${XTAP_DEBUG_KO:-}" ] || [ ! -f "$XTAP_KO" ]; then
+		xtap_missing "XTAP_DEBUG_KO and XTAP_KO must name the debug and normal xtap.ko"
+	fi
+	if xtap_loaded; then
+		rmmod xtap || xtap_missing "unload xtap to load the debug build"
+	fi
+	swapped=1
+	insmod "$XTAP_DEBUG_KO" log_broken=1 ||
+		xtap_missing "load the debug build with log_broken=1"
+	check "debug xtap.ko loaded with log_broken=1" \
+		grep -q Y /sys/module/xtap/parameters/log_broken
+	echo "# xtap's dirty logging is broken on purpose: this run must FAIL"
+fi
+
 nested_prepare "$backend" || skip_all "$NL_WHY"
 echo "# backend $backend, L2 kernel $NL_KERNEL, initramfs $NL_INITRD"
 
-kb=1024
 name=xtm
-vnode=/dev/vhost-xtap
-if [ "$backend" = macvtap ]; then
-	name=mvm
-	vnode=/dev/vhost-net
-fi
-if ! nested_add_nic "$name" "$kb" 1; then
-	fail "create a $backend device"
-	ksft_finish
+[ "$backend" = macvtap ] && name=mvm
+[ "$backend" = tun ] && name=tnm
+NL_STREAM=$NL_WORK/stream
+mkdir -p "$NL_STREAM"
+if ! nested_add_nic "$name" 0 1; then
+	if [ "$backend" = xtap ]; then
+		xtap_missing "create an xtap device"
+	fi
+	skip_all "cannot create a $backend device"
 fi
 node=${NL_NODE[0]}
-NL_APPEND="xt_ping_after=1"
+vnode=/dev/vhost-xtap
+[ "$backend" = macvtap ] && vnode=/dev/vhost-net
+NL_APPEND="xt_ping_after=1 xt_stream=1"
 hmp="$NL_NESTED_DIR/hmp.py"
 state=$NL_WORK/state
 mlog=$NL_WORK/migration
+bw=${XTAP_MIGRATE_BW:-8M}
 
-# The guest's NIC on queue fd $1 and vhost fd $2.
+# Bytes of the stream the guest has acknowledged so far.
+acked() {
+	local a
+	a=$(sed -n 's/.*acked=\([0-9]*\).*/\1/p' "$NL_STREAM/progress-0" 2>/dev/null)
+	echo "${a:-0}"
+}
+
+# The guest's NIC; for xtap and macvtap on queue fd $1 and vhost fd $2 (new
+# descriptors for each QEMU); tun has no node per device: QEMU opens the tap
+# by name and /dev/vhost-net itself.
 nic_args() {
-	echo "-netdev tap,id=n0,fd=$1,vhost=on,vhostfd=$2" \
-	     "-device virtio-net-pci,netdev=n0,mac=$(nested_mac 0),romfile="
+	if [ "$backend" = tun ]; then
+		echo "-netdev tap,id=n0,ifname=$name,script=no,downscript=no,vhost=on"
+	else
+		echo "-netdev tap,id=n0,fd=$1,vhost=on,vhostfd=$2"
+	fi
+	echo "-device virtio-net-pci,netdev=n0,mac=$(nested_mac 0),romfile="
+}
+
+# running PID: the process exists and is no zombie (kill -0 succeeds on
+# an exited child this shell has not waited for).
+running() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
 }
 
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
-# QEMU runs an exec: migration command through a shell that inherits its
-# descriptors: the command closes the queue and vhost fds, else it keeps the
-# source's queue open (the device has one) and the target cannot open it.
+# QEMU runs an exec: migration command through a shell that inherits the
+# descriptors it was given: the command closes the queue and vhost fds, else
+# it keeps the source's queue open (the device has one) and the target
+# cannot open it.
 migrate_flow() {
-	local tfd vfd spid="" t st
+	local tfd vfd spid="" t st a0 a1 close=""
 	# nested_run kills this shell on timeout: take the source along.
 	trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 1' TERM
-	exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
+	if [ "$backend" != tun ]; then
+		exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
+		close=" $tfd>&- $vfd>&-"
+	fi
 	# shellcheck disable=SC2046
 	qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
 		-monitor "unix:$NL_WORK/src.mon,server=on,wait=off" &
 	spid=$!
-	# The guest pings, then starts fetching: migrate a few seconds later.
-	until grep -q '^XT nic=0 ping=' "$NL_WORK/results"; do
-		kill -0 "$spid" 2>/dev/null || { echo "source died" >> "$mlog"; exit 1; }
+	# The guest boots, pings, then reads the stream: migrate once it
+	# has acknowledged 64 KB of it.
+	until [ "$(acked)" -ge 65536 ]; do
+		running "$spid" || { echo "source ended before the migration" >> "$mlog"; exit 1; }
 		sleep 1
 	done
-	sleep 5
-	echo "start h2g_done=$(grep -c 'h2g_bytes=' "$NL_WORK/results")" >> "$mlog"
-	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth 8M" \
-		"migrate -d \"exec:cat > $state $tfd>&- $vfd>&-\"" >> "$mlog"
+	a0=$(acked)
+	echo "start acked=$a0" >> "$mlog"
+	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth $bw" \
+		"migrate -d \"exec:cat > $state$close\"" >> "$mlog"
 	st=""
-	for ((t = 0; t < 600; t++)); do
-		kill -0 "$spid" 2>/dev/null || { st="source gone"; break; }
+	for ((t = 0; t < 900; t++)); do
+		running "$spid" || { st="source gone"; break; }
 		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
 			sed -n 's/^Migration status: //p')
 		case $st in
@@ -86,34 +154,42 @@ migrate_flow() {
 		esac
 		sleep 1
 	done
+	a1=$(acked)
+	# Only now may the stream end: the target receives its last bytes.
+	[ "$st" = completed ] && touch "$NL_STREAM/stop-0"
 	{
 		echo "status $st after ${t}s"
+		echo "end acked=$a1"
 		python3 "$hmp" "$NL_WORK/src.mon" "info migrate"
-		echo "end h2g_done=$(grep -c 'h2g_bytes=' "$NL_WORK/results")"
 		python3 "$hmp" "$NL_WORK/src.mon" quit
 	} >> "$mlog"
 	wait "$spid"
 	spid=""
 	[ "$st" = completed ] || exit 1
-	# For the record: does the moved guest answer at once?
+	# For the record: does the moved guest answer L1 at once?
 	( sleep 10; ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
 	# The target gets the same device through new descriptors.
-	exec {tfd}>&- {vfd}>&-
-	exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
+	if [ "$backend" != tun ]; then
+		exec {tfd}>&- {vfd}>&-
+		exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
+		close=" $tfd>&- $vfd>&-"
+	fi
 	# shellcheck disable=SC2046
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
-		-incoming "exec:cat $state $tfd>&- $vfd>&-"
+		-incoming "exec:cat $state$close"
 }
 
-nested_run "${XTAP_MIGRATE_SECS:-1500}" migrate_flow
-echo "# L2: whole run ${NL_RUN_SECS}s, status $NL_STATUS"
-sed 's/^/# migration: /' "$mlog" 2>/dev/null | grep -v -E '^# migration: *$' | head -n 40
+nested_run "${XTAP_MIGRATE_SECS:-2100}" migrate_flow
+echo "# L2: QEMU start to /init ${NL_BOOT_SECS:-?}s, whole run ${NL_RUN_SECS}s, status $NL_STATUS"
+[ -f "$mlog" ] && grep -v -E '^ *$' "$mlog" | head -n 60 | sed 's/^/# migration: /'
 
+a0=$(sed -n 's/^start acked=//p' "$mlog" 2>/dev/null)
+a1=$(sed -n 's/^end acked=//p' "$mlog" 2>/dev/null)
 check "migration completed" grep -q '^status completed' "$mlog"
-# Traffic flowed while the guest moved: the transfer began before the
-# migration started and ended after it was over.
-check "host -> guest transfer ran during the whole migration" \
-	grep -q '^end h2g_done=0' "$mlog"
+# Traffic flowed while the guest moved: the guest acknowledged bytes of
+# the stream before the migration began and more while it ran.
+check "host -> guest traffic during the migration (guest acked ${a0:-?} B at start, ${a1:-?} B at completion)" \
+	test "${a0:-0}" -gt 0 -a "${a1:-0}" -gt "${a0:-0}"
 check "L2 guest ran to the end on the target (QEMU exit ${NL_QRC:-?})" \
 	test "$NL_STATUS" = ok -a "${NL_QRC:-1}" = 0
 bad=$(grep -i -E 'vhost|falling back|error|fail|abort|assert' "$NL_WORK/qemu.log")
@@ -130,16 +206,19 @@ if [ "$NL_STATUS" != ok ]; then
 	tail -n 20 "$NL_WORK/qemu.log" | sed 's/^/# /'
 fi
 echo "# L1 pings the moved guest: $(grep -E 'transmitted|rtt' "$NL_WORK/ping_l1" 2>/dev/null | tr '\n' ' ')"
+grep '^peer' "$NL_WORK/peer" | sed 's/^/# /'
 
-bytes=$((kb * 1024))
 read -r pb ps <<< "$(nested_peer 0 h2g)"
+why=$(sed -n 's/^peer nic=0 dir=h2g .* stop=//p' "$NL_WORK/peer")
 gb=$(nested_val 0 h2g_bytes)
 gs=$(nested_val 0 h2g_sha256)
-check "host -> guest $kb KB across the migration, checksum matches" \
-	test "${pb:-x}" = "$bytes" -a "${gb:-y}" = "$bytes" -a -n "$ps" -a "$ps" = "$gs"
-read -r rb rs <<< "$(nested_peer 0 g2h)"
-check "guest -> host $kb KB after the migration, checksum matches" \
-	test "${rb:-x}" = "$bytes" -a -n "$rs" -a "$rs" = "$ps"
+echo "# stream: host sent ${pb:-?} B (sha256 ${ps:-?}, ended by ${why:-?}), guest got ${gb:-?} B (sha256 ${gs:-?})"
+check "the stream ended after the migration had completed (not at its size cap)" \
+	test "$why" = file
+check "guest received the stream's bytes after the move (${pb:-?} B sent, ${a1:-?} B acked at completion)" \
+	test "${pb:-0}" -gt "${a1:-0}" -a "${gb:-x}" = "${pb:-y}"
+check "host -> guest stream across the migration, sha256 matches" \
+	test -n "$ps" -a "$ps" = "$gs" -a "${gb:-x}" = "${pb:-y}"
 check "guest pings the host after the migration" \
 	test "$(nested_val 0 ping_after)" = ok
 ksft_finish
