@@ -26,6 +26,8 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/stat.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <uapi/linux/sched/types.h>
 
 static atomic64_t xtap_worker_ids = ATOMIC64_INIT(0);
 
@@ -109,21 +111,12 @@ static int xtap_worker_fn(void *data)
 	}
 }
 
-/**
- * xtap_worker_create() - start a worker thread for a virtqueue
- * @vq: the virtqueue it serves
- * @handle: its handler
- * @mm: the owner's mm; the caller keeps it grabbed while the worker exists
- * @name: thread name
- *
- * Called by the owner (VHOST_SET_OWNER): the thread joins the caller's
- * cgroups.
- *
- * Return: the worker or an ERR_PTR().
- */
-struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
-				       void (*handle)(struct xtap_vq *vq),
-				       struct mm_struct *mm, const char *name)
+/* Start a worker thread named @name in the cgroups of @from. */
+static struct xtap_worker *xtap_worker_start(struct xtap_vq *vq,
+					     void (*handle)(struct xtap_vq *vq),
+					     struct mm_struct *mm,
+					     const char *name,
+					     struct task_struct *from)
 {
 	struct task_struct *task;
 	struct xtap_worker *w;
@@ -135,6 +128,7 @@ struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 	w->vq = vq;
 	w->handle = handle;
 	w->mm = mm;
+	strscpy(w->name, name, sizeof(w->name));
 
 	task = kthread_create(xtap_worker_fn, w, "%s", name);
 	if (IS_ERR(task)) {
@@ -145,7 +139,7 @@ struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 	/* Running, not sleeping uninterruptibly: no load average, no hung task. */
 	wake_up_process(task);
 
-	err = cgroup_attach_task_all(current, task);
+	err = cgroup_attach_task_all(from, task);
 	if (err)
 		goto err_stop;
 
@@ -158,6 +152,70 @@ err_stop:
 err_free:
 	kfree(w);
 	return ERR_PTR(err);
+}
+
+/**
+ * xtap_worker_create() - start a worker thread for a virtqueue
+ * @vq: the virtqueue it serves
+ * @handle: its handler
+ * @mm: the owner's mm; the caller keeps it grabbed while the worker exists
+ * @name: thread name (longer than TASK_COMM_LEN - 1 shows in full only
+ *	in /proc/<pid>/comm and stat)
+ *
+ * Called by the owner (VHOST_SET_OWNER): the thread joins the caller's
+ * cgroups.
+ *
+ * Return: the worker or an ERR_PTR().
+ */
+struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
+				       void (*handle)(struct xtap_vq *vq),
+				       struct mm_struct *mm, const char *name)
+{
+	return xtap_worker_start(vq, handle, mm, name, current);
+}
+
+/**
+ * xtap_worker_clone() - start a thread to take over from a worker
+ * @old: the worker it replaces
+ * @name: the new thread's name
+ *
+ * A kernel thread's name cannot change once it runs (__set_task_comm() is
+ * not exported), so a new name takes a new thread.  It serves @old's vq
+ * with the same handler and mm, and starts where the operator left @old:
+ * in its cgroups, with its CPU affinity and its scheduling policy and
+ * priority (a deadline policy is not carried over).  It does nothing
+ * until it is installed (see xtap_vhost_swap_worker()).
+ *
+ * Return: the worker or an ERR_PTR().
+ */
+struct xtap_worker *xtap_worker_clone(struct xtap_worker *old,
+				      const char *name)
+{
+	struct task_struct *from = old->task;
+	struct xtap_worker *w;
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = READ_ONCE(from->policy),
+		.sched_priority = READ_ONCE(from->rt_priority),
+		.sched_nice = task_nice(from),
+	};
+	int err;
+
+	w = xtap_worker_start(old->vq, old->handle, old->mm, name, from);
+	if (IS_ERR(w))
+		return w;
+	/* Placement is best effort: a failure leaves the defaults. */
+	err = set_cpus_allowed_ptr(w->task, from->cpus_ptr);
+	if (err)
+		pr_debug("vhost worker %llu: CPU affinity not carried over: %d\n",
+			 w->id, err);
+	if (attr.sched_policy != SCHED_DEADLINE) {
+		err = sched_setattr_nocheck(w->task, &attr);
+		if (err)
+			pr_debug("vhost worker %llu: policy not carried over: %d\n",
+				 w->id, err);
+	}
+	return w;
 }
 
 /**
@@ -347,6 +405,30 @@ int xtap_poll_resume(struct xtap_poll *p, struct file *file)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/**
+ * xtap_poll_retarget() - make an entry queue another worker
+ * @p: the entry, started or stopped
+ * @w: the worker to queue from now on
+ * @file: the file a started @p watches (referenced by the caller); not
+ *	used when @p is stopped
+ *
+ * Keeps @p's state: a started entry is put back on @file for @w (and @w
+ * is queued at once when @file has one of the events); a stopped one
+ * queues @w once it is resumed or started again.
+ *
+ * Return: 0, or -EINVAL when @file reports EPOLLERR (@p is then stopped).
+ */
+int xtap_poll_retarget(struct xtap_poll *p, struct xtap_worker *w,
+		       struct file *file)
+{
+	if (!p->wqh) {
+		p->worker = w;
+		return 0;
+	}
+	xtap_poll_stop(p);
+	return xtap_poll_start(p, w, file);
 }
 
 /**

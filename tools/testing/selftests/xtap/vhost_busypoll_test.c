@@ -392,24 +392,44 @@ FIXTURE_TEARDOWN(bp)
 		vtest_env_down(&self->e);
 }
 
-/* Worker pid from queues/0/@file, checked against its thread name. */
-static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
-		      const char *file, const char *prefix)
+/* The name of the worker of direction @dir ("tx" or "rx") attached to
+ * queue @q of the device with index @ifindex.
+ */
+static void worker_name(char *buf, size_t len, const char *dir, int ifindex,
+			unsigned int q)
 {
-	char comm[32], want[32], p[64];
-	long pid = xt_num(ifname, file);
+	vdrv_xtap_worker_name(buf, len, dir, ifindex, q);
+}
 
+/* The name of thread @pid, or "" when there is none. */
+static void thread_name(long pid, char *buf, size_t len)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
+	if (vdrv_read_file(p, buf, len))
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * Worker pid from queues/0/@dir_pid of @ifname, checked against its
+ * thread name: the worker of queue 0 of @ifindex.
+ */
+static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
+			 int ifindex, const char *dir)
+{
+	char comm[64], want[32], file[32];
+	long pid;
+
+	snprintf(file, sizeof(file), "queues/0/%s_pid", dir);
+	pid = xt_num(ifname, file);
 	if (pid <= 0) {
 		TH_LOG("%s: %ld", file, pid);
 		return -1;
 	}
-	snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
-	if (vdrv_read_file(p, comm, sizeof(comm))) {
-		TH_LOG("no thread %ld", pid);
-		return -1;
-	}
-	comm[strcspn(comm, "\n")] = 0;
-	snprintf(want, sizeof(want), "%s-%d", prefix, (int)getpid());
+	thread_name(pid, comm, sizeof(comm));
+	worker_name(want, sizeof(want), dir, ifindex, 0);
 	if (strcmp(comm, want)) {
 		TH_LOG("%s is %ld, named \"%s\", not \"%s\"", file, pid, comm,
 		       want);
@@ -419,10 +439,11 @@ static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
 }
 
 /* Pin both workers to CPU 1 (when there is one) through their sysfs pids. */
-static void pin_workers(struct __test_metadata *_metadata, const char *ifname)
+static void pin_workers(struct __test_metadata *_metadata, const char *ifname,
+			int ifindex)
 {
-	int tx = worker_pid(_metadata, ifname, "queues/0/tx_pid", "xtap-tx");
-	int rx = worker_pid(_metadata, ifname, "queues/0/rx_pid", "xtap-rx");
+	int tx = worker_pid(_metadata, ifname, ifindex, "tx");
+	int rx = worker_pid(_metadata, ifname, ifindex, "rx");
 
 	ASSERT_LT(0, tx);
 	ASSERT_LT(0, rx);
@@ -488,8 +509,8 @@ TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 	int tx, rx;
 
 	ASSERT_TRUE(xt_exists(ifn, "queues/0"));
-	tx = worker_pid(_metadata, ifn, "queues/0/tx_pid", "xtap-tx");
-	rx = worker_pid(_metadata, ifn, "queues/0/rx_pid", "xtap-rx");
+	tx = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
 	ASSERT_LT(0, tx);
 	ASSERT_LT(0, rx);
 	EXPECT_NE(tx, rx);
@@ -532,6 +553,73 @@ TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 }
 
 /*
+ * Worker names follow the queue: attached to queue 0 of another device,
+ * the pair's workers are new threads named after that device (the old
+ * ones are gone), placed where the old ones were pinned; attached back,
+ * the names (and new threads) are the first device's again, and traffic
+ * wakes them (kicks and queue wake-ups reach the new threads).
+ */
+TEST_F_TIMEOUT(bp, worker_named_after_queue, 120)
+{
+	const char *ifn = self->e.be.ifname;
+	int tx, rx, tx2, rx2, tx3, rx3, cpu;
+	struct vdrv_backend be2;
+	char name[IFNAMSIZ], comm[64], want[32], cpus[64];
+
+	tx = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
+	ASSERT_LT(0, tx);
+	ASSERT_LT(0, rx);
+	cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	ASSERT_EQ(0, pin(tx, cpu));
+	ASSERT_EQ(0, pin(rx, cpu));
+
+	snprintf(name, sizeof(name), "xbn%d", (int)(getpid() % 100000));
+	ASSERT_EQ(0, vdrv_backend_create(&be2, VDRV_XTAP, name,
+					 VDRV_BE_NO_VHOST));
+	ASSERT_EQ(0, vdrv_detach(&self->e.d));
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, be2.tap_fd));
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_TX, be2.tap_fd));
+	EXPECT_FALSE(xt_exists(ifn, "queues/0"));
+	tx2 = worker_pid(_metadata, name, be2.ifindex, "tx");
+	rx2 = worker_pid(_metadata, name, be2.ifindex, "rx");
+	EXPECT_LT(0, tx2);
+	EXPECT_LT(0, rx2);
+	EXPECT_NE(tx, tx2);
+	EXPECT_NE(rx, rx2);
+	/* the threads it replaced are gone */
+	thread_name(tx, comm, sizeof(comm));
+	worker_name(want, sizeof(want), "tx", self->e.be.ifindex, 0);
+	EXPECT_STRNE(want, comm);
+	thread_name(rx, comm, sizeof(comm));
+	worker_name(want, sizeof(want), "rx", self->e.be.ifindex, 0);
+	EXPECT_STRNE(want, comm);
+	/* the pinning carried over */
+	snprintf(want, sizeof(want), "%d", cpu);
+	if (tx2 > 0) {
+		ASSERT_EQ(0, allowed_cpus(tx2, cpus, sizeof(cpus)));
+		EXPECT_STREQ(want, cpus);
+	}
+	if (rx2 > 0) {
+		ASSERT_EQ(0, allowed_cpus(rx2, cpus, sizeof(cpus)));
+		EXPECT_STREQ(want, cpus);
+	}
+
+	/* back on the first device: its names again, new threads, working */
+	ASSERT_EQ(0, vdrv_detach(&self->e.d));
+	ASSERT_EQ(0, vdrv_attach(&self->e.d, self->e.be.tap_fd));
+	vdrv_backend_destroy(&be2);
+	tx3 = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx3 = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
+	ASSERT_LT(0, tx3);
+	ASSERT_LT(0, rx3);
+	EXPECT_NE(tx2, tx3);
+	EXPECT_NE(rx2, rx3);
+	recv_frames(_metadata, self, 8);
+	send_frames(_metadata, self, 8);
+}
+
+/*
  * Deleting the device while the guest is attached removes the whole
  * directory; the vhost fd still closes cleanly afterwards.
  */
@@ -564,7 +652,7 @@ TEST_F_TIMEOUT(bp, off_never_polls, 120)
 	struct poll_counts a, b;
 	uint64_t kicks;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "off"));
 	send_frames(_metadata, self, 2);
 	usleep(SETTLE_US);
@@ -601,7 +689,7 @@ TEST_F_TIMEOUT(bp, fixed_always_polls, 120)
 	struct poll_counts a, b;
 	uint64_t kicks, saved;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "fixed"));
 	EXPECT_EQ(LONG_US, xt_num(ifn, "queues/0/busy_poll_window_us"));
@@ -634,7 +722,7 @@ TEST_F_TIMEOUT(bp, vhost_mode_follows_the_guest, 120)
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	send_frames(_metadata, self, 2);
 	usleep(SETTLE_US);
 	ASSERT_EQ(0, read_counts(ifn, &a));
@@ -662,7 +750,7 @@ TEST_F_TIMEOUT(bp, adaptive_grows_and_shrinks, 120)
 	long win, max_win = 0;
 	unsigned int i;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "adaptive"));
 	ASSERT_EQ(0, read_counts(ifn, &a));
@@ -712,7 +800,7 @@ TEST_F_TIMEOUT(bp, live_switching, 120)
 	unsigned int i;
 	char buf[16];
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", modes[i]));

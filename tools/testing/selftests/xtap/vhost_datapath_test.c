@@ -113,8 +113,10 @@ FIXTURE_VARIANT_ADD(dp, xtap_busy_poll_two_cpus) {
 	.rx_cpu = 1, .tx_cpu = 2,
 };
 
-/* Pin the xtap worker named @name-<our pid> to CPU @cpu - 1 (0: leave it). */
-static int pin_worker(const char *name, int cpu)
+/* Pin the xtap worker of direction @dir ("rx" or "tx") attached to queue 0
+ * of @ifindex to CPU @cpu - 1 (0: leave it).
+ */
+static int pin_worker(const char *dir, int ifindex, int cpu)
 {
 	char comm[32];
 	cpu_set_t set;
@@ -124,7 +126,7 @@ static int pin_worker(const char *name, int cpu)
 		return 0;
 	if (sysconf(_SC_NPROCESSORS_ONLN) < cpu)
 		return 0;
-	snprintf(comm, sizeof(comm), "%s-%d", name, (int)getpid());
+	vdrv_xtap_worker_name(comm, sizeof(comm), dir, ifindex, 0);
 	n = vdrv_threads_named(comm, &pid, 1);
 	if (n < 0)
 		return n;
@@ -159,9 +161,9 @@ FIXTURE_SETUP(dp)
 	dp_config(variant, &cfg);
 	ret = vtest_env_up(&self->e, variant->kind, "d", &cfg, 0);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", self->e.what, strerror(-ret));
-	ret = pin_worker("xtap-rx", variant->rx_cpu);
+	ret = pin_worker("rx", self->e.be.ifindex, variant->rx_cpu);
 	ASSERT_EQ(0, ret) TH_LOG("pin the RX worker: %s", strerror(-ret));
-	ret = pin_worker("xtap-tx", variant->tx_cpu);
+	ret = pin_worker("tx", self->e.be.ifindex, variant->tx_cpu);
 	ASSERT_EQ(0, ret) TH_LOG("pin the TX worker: %s", strerror(-ret));
 }
 

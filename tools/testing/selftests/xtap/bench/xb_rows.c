@@ -232,17 +232,6 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	ret = vdrv_setup(&e->d, e->be.vhost_fd);
 	if (ret)
 		goto err;
-	/* SET_OWNER started the workers */
-	what = "find worker threads";
-	ret = xb_find_workers(e);
-	if (ret <= 0) {
-		ret = ret ? ret : -ESRCH;
-		goto err;
-	}
-	what = "pin worker threads";
-	ret = xb_pin_workers(e, c->one_cpu ? o->guest_cpu : o->worker_cpu);
-	if (ret)
-		goto err;
 	what = "TUNSETVNETHDRSZ";
 	ret = vdrv_backend_set_hdr_len(&e->be, vdrv_sock_hdr_len(&e->d));
 	if (ret)
@@ -281,6 +270,19 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	}
 	what = "VHOST_NET_SET_BACKEND";
 	ret = vdrv_attach(&e->d, e->be.tap_fd);
+	if (ret)
+		goto err;
+	/* SET_OWNER started the workers; xtap's are renamed (new threads)
+	 * when their queue is attached
+	 */
+	what = "find worker threads";
+	ret = xb_find_workers(e);
+	if (ret <= 0) {
+		ret = ret ? ret : -ESRCH;
+		goto err;
+	}
+	what = "pin worker threads";
+	ret = xb_pin_workers(e, c->one_cpu ? o->guest_cpu : o->worker_cpu);
 	if (ret)
 		goto err;
 	what = "RX fill";

@@ -342,7 +342,7 @@ static void xb_table(const struct xb_opts *o)
 			}
 	}
 	printf("\nxtap/upstream is the ratio of the medians; the per-round ratio pairs the two measurements of each round (taken back to back).\n");
-	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<pid> and xtap-tx-<pid>) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
+	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<ifindex>q0 and xtap-tx-<ifindex>q0) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
 	if (xb_spread)
 		printf("\n†: the slowest and the fastest round differ more than %.0f×; the VM's vCPUs are host threads and the host's load changed.\n",
 		       XB_SPREAD);

@@ -692,6 +692,23 @@ int vdrv_pkt_recv(int fd, void *buf, size_t cap, int timeout_ms)
 }
 
 /**
+ * vdrv_xtap_worker_name() - the name of an attached xtap worker thread
+ * @buf: receives the name
+ * @len: size of @buf
+ * @dir: "rx" or "tx" (the guest's side)
+ * @ifindex: the device of the queue the virtqueue is attached to
+ * @queue: that queue's index when it was attached
+ *
+ * xtap names a worker "xtap-<dir>-<owner pid>" at VHOST_SET_OWNER and
+ * "xtap-<dir>-<ifindex>q<queue>" once its virtqueue is attached.
+ */
+void vdrv_xtap_worker_name(char *buf, size_t len, const char *dir,
+			   int ifindex, unsigned int queue)
+{
+	snprintf(buf, len, "xtap-%s-%dq%u", dir, ifindex, queue);
+}
+
+/**
  * vdrv_threads_named() - find the threads (or kernel threads) named @comm
  * @comm: the exact name, as in /proc/<pid>/comm
  * @pids: receives up to @max pids; may be NULL when @max is 0
