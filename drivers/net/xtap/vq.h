@@ -91,6 +91,7 @@ struct xtap_vq_stats {
  * @spin_ns: time spent spinning
  * @signals: call eventfd signals
  * @stalls: work the stall watchdog found
+ * @pair_runs: handler runs done inline by the pair's busy-polling worker
  */
 struct xtap_vq_counts {
 	u64 hits;
@@ -98,6 +99,7 @@ struct xtap_vq_counts {
 	u64 spin_ns;
 	u64 signals;
 	u64 stalls;
+	u64 pair_runs;
 };
 
 /**

@@ -495,6 +495,8 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
 
 	lockdep_assert_held(&pair->mutex);
 	clear_bit(XTAP_WORKER_PENDING, &pair->worker->flags);
+	/* Counted with the pair's counts, flushed by the run itself. */
+	pair->counts.pair_runs++;
 	pair->serve(pair);
 	/* The handler left notifications as its thread would sleep with. */
 	*notify = pair->notify;
@@ -616,7 +618,7 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
 	kicks = atomic_read(&vq->kicks);
 	wakeups = atomic_read(&vq->wakeups);
 	if (!vq->q || !(kicks | wakeups | c->hits | c->misses | c->spin_ns |
-			c->signals | c->stalls))
+			c->signals | c->stalls | c->pair_runs))
 		return;
 	kicks = atomic_xchg(&vq->kicks, 0);
 	wakeups = atomic_xchg(&vq->wakeups, 0);
@@ -633,6 +635,8 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
 		u64_stats_add(&st->v[XTAP_STAT_SIGNALS], c->signals);
 		u64_stats_add(&st->v[XTAP_STAT_WAKEUPS], wakeups);
 		u64_stats_add(&st->v[XTAP_STAT_STALLS], c->stalls);
+		u64_stats_add(&st->v[XTAP_STAT_BUSY_POLL_PAIR_RUNS],
+			      c->pair_runs);
 		u64_stats_update_end_irqrestore(&st->syncp, flags);
 		put_cpu_ptr(xt->stats[slot]);
 	}

@@ -97,70 +97,6 @@ static bool xt_exists(const char *ifname, const char *file)
 	return !stat(p, &st);
 }
 
-/* Counter @name ("q0_kicks", "stalls", ...) of ethtool -S; -errno. */
-static long long ethtool_stat(const char *ifname, const char *name)
-{
-	struct ethtool_sset_info *sset;
-	struct ethtool_gstrings *strs = NULL;
-	struct ethtool_stats *st = NULL;
-	long long ret = -ENOENT;
-	struct ifreq ifr = {};
-	unsigned int n, i;
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	sset = calloc(1, sizeof(*sset) + sizeof(__u32));
-	if (!sset) {
-		close(fd);
-		return -ENOMEM;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	sset->cmd = ETHTOOL_GSSET_INFO;
-	sset->sset_mask = 1ULL << ETH_SS_STATS;
-	ifr.ifr_data = (void *)sset;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	n = sset->data[0];
-	strs = calloc(1, sizeof(*strs) + (size_t)n * ETH_GSTRING_LEN);
-	st = calloc(1, sizeof(*st) + (size_t)n * sizeof(__u64));
-	if (!strs || !st) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	strs->cmd = ETHTOOL_GSTRINGS;
-	strs->string_set = ETH_SS_STATS;
-	strs->len = n;
-	ifr.ifr_data = (void *)strs;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	st->cmd = ETHTOOL_GSTATS;
-	st->n_stats = n;
-	ifr.ifr_data = (void *)st;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!strncmp((char *)strs->data + i * ETH_GSTRING_LEN, name,
-			     ETH_GSTRING_LEN)) {
-			ret = (long long)st->data[i];
-			break;
-		}
-	}
-out:
-	free(st);
-	free(strs);
-	free(sset);
-	close(fd);
-	return ret;
-}
-
 /* The queue's poll counters, read together. */
 struct poll_counts {
 	long long hits, misses, ns, kicks, signals, wakeups, stalls;
@@ -168,13 +104,13 @@ struct poll_counts {
 
 static int read_counts(const char *ifname, struct poll_counts *c)
 {
-	c->hits = ethtool_stat(ifname, "q0_busy_poll_hits");
-	c->misses = ethtool_stat(ifname, "q0_busy_poll_misses");
-	c->ns = ethtool_stat(ifname, "q0_busy_poll_ns");
-	c->kicks = ethtool_stat(ifname, "q0_kicks");
-	c->signals = ethtool_stat(ifname, "q0_signals");
-	c->wakeups = ethtool_stat(ifname, "q0_wakeups");
-	c->stalls = ethtool_stat(ifname, "q0_stalls");
+	c->hits = vdrv_ethtool_stat(ifname, "q0_busy_poll_hits");
+	c->misses = vdrv_ethtool_stat(ifname, "q0_busy_poll_misses");
+	c->ns = vdrv_ethtool_stat(ifname, "q0_busy_poll_ns");
+	c->kicks = vdrv_ethtool_stat(ifname, "q0_kicks");
+	c->signals = vdrv_ethtool_stat(ifname, "q0_signals");
+	c->wakeups = vdrv_ethtool_stat(ifname, "q0_wakeups");
+	c->stalls = vdrv_ethtool_stat(ifname, "q0_stalls");
 	if (c->hits < 0 || c->misses < 0 || c->ns < 0 || c->kicks < 0 ||
 	    c->signals < 0 || c->wakeups < 0 || c->stalls < 0)
 		return -ENOENT;

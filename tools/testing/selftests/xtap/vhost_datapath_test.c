@@ -347,6 +347,36 @@ static unsigned int pair_n(const FIXTURE_VARIANT(dp) *v)
 }
 
 /*
+ * The busy-poll variants: did a spinning worker serve the other direction
+ * of its pair inline?  It must have with both workers pinned to one CPU
+ * (the request/response and both-ways tests always give it the chance: the
+ * other direction has work while it spins), and it never may with them on
+ * two CPUs, nor without busy polling.  Upstream has no such counter.
+ */
+static void check_pair_runs(struct __test_metadata *_metadata,
+			    const FIXTURE_VARIANT(dp) *v,
+			    const struct vtest_env *e)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long long runs;
+
+	if (v->kind != VDRV_XTAP)
+		return;
+	runs = vdrv_ethtool_stat(e->be.ifname, "q0_busy_poll_pair_runs");
+	ASSERT_LE(0, runs) TH_LOG("q0_busy_poll_pair_runs: %s",
+				  strerror((int)-runs));
+	TH_LOG("%lld runs served by the pair's worker", runs);
+	if (v->busyloop_us && v->rx_cpu && v->rx_cpu == v->tx_cpu &&
+	    ncpu >= v->rx_cpu) {
+		EXPECT_LT(0, runs) TH_LOG("one CPU: no cross-serving");
+	} else if (!v->busyloop_us ||
+		   (v->rx_cpu && v->tx_cpu && v->rx_cpu != v->tx_cpu &&
+		    ncpu >= v->rx_cpu && ncpu >= v->tx_cpu)) {
+		EXPECT_EQ(0, runs) TH_LOG("cross-serving without a reason");
+	}
+}
+
+/*
  * Request/response: one frame in flight, the host answers each request
  * from the guest with a frame of its own.  With busy polling the worker
  * that spins after a request also delivers the response and takes the
@@ -386,6 +416,7 @@ TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+	check_pair_runs(_metadata, variant, &self->e);
 }
 
 /*
@@ -439,6 +470,7 @@ TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
+	check_pair_runs(_metadata, variant, &self->e);
 }
 
 static unsigned int get_base(struct vtest_env *e, unsigned int i)

@@ -129,6 +129,7 @@ int vdrv_threads_named(const char *comm, int *pids, int max);
  */
 void vdrv_xtap_worker_name(char *buf, size_t len, const char *dir,
 			   int ifindex, unsigned int queue);
+long long vdrv_ethtool_stat(const char *ifname, const char *name);
 int vdrv_read_file(const char *path, char *buf, size_t len);
 
 /* Host side of the traffic: AF_PACKET sockets bound to the interface. */
