@@ -846,6 +846,7 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	uint8_t f[XB_F64], msg[XB_F64 - 14 - 20 - 8], in[256];
 	struct timespec gap = { .tv_nsec = e->gap_us * 1000L };
 	uint64_t gpa, bytes = 0, reqs = 0, rt0 = 0;
+	long long spin0 = -1, spin1;
 	double t0, *s;
 	struct xb_window w;
 	size_t ns = 0;
@@ -865,8 +866,12 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	gpa = vdrv_gpa(&e->d, buf);
 	xb_window_init(&w, o, "rx_packets");
 	while (xb_window_tick(&w, e, reqs, 0, r)) {
-		if (w.open && !rt0)
+		if (w.open && !rt0) {
 			rt0 = xb_workers_runtime_ns(e);
+			if (e->runtime_cpu && e->kind == VDRV_XTAP)
+				spin0 = vdrv_ethtool_stat(e->be.ifname,
+							  "q0_busy_poll_ns");
+		}
 		if (e->gap_us)
 			nanosleep(&gap, NULL);
 		t0 = xb_now();
@@ -916,6 +921,11 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	/* spins of tens of microseconds escape the tick-sampled utime */
 	if (e->runtime_cpu)
 		r->cpu_ns = xb_workers_runtime_ns(e) - rt0;
+	if (spin0 >= 0) {
+		spin1 = vdrv_ethtool_stat(e->be.ifname, "q0_busy_poll_ns");
+		if (spin1 >= spin0)
+			r->spin_ns = spin1 - spin0;
+	}
 	if (!ret) {
 		qsort(s, ns, sizeof(*s), xb_cmp_double);
 		r->value = xb_pct(s, ns, 0.50);
