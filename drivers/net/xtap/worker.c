@@ -31,6 +31,8 @@
 
 static atomic64_t xtap_worker_ids = ATOMIC64_INIT(0);
 
+static void xtap_busy_poll_pair_hint(struct xtap_vq *vq);
+
 static void xtap_worker_run(struct xtap_worker *w)
 {
 	/* The device holds only a grab (mm_count) on the owner's mm.  Once the
@@ -100,8 +102,10 @@ static int xtap_worker_fn(void *data)
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);
-		if (slept)
+		if (slept) {
 			atomic_inc(&w->vq->wakeups);
+			xtap_busy_poll_pair_hint(w->vq);
+		}
 		slept = false;
 		/* Tells a busy-polling pair worker to leave this vq alone. */
 		set_bit(XTAP_WORKER_BUSY, &w->flags);
@@ -528,7 +532,8 @@ u32 xtap_busy_poll_window_ns(struct xtap_vq *vq,
 	case XTAP_BUSY_POLL_FIXED:
 		return conf->us * NSEC_PER_USEC;
 	case XTAP_BUSY_POLL_ADAPTIVE:
-		return min_t(u32, READ_ONCE(vq->poll_window_ns),
+		return min_t(u32, max(READ_ONCE(vq->poll_window_ns),
+				      READ_ONCE(vq->poll_pair_window_ns)),
 			     conf->us * NSEC_PER_USEC);
 	default:
 		return min_t(u64, READ_ONCE(vq->busyloop_timeout),
@@ -557,19 +562,61 @@ static void xtap_busy_poll_conf(struct xtap_vq *vq, struct xtap_poll_conf *c)
 	rcu_read_unlock();
 }
 
-static void xtap_busy_poll_grow(struct xtap_vq *vq, u32 max)
+/* @win is one of @vq's adaptive windows; @vq's mutex is held. */
+static void xtap_busy_poll_grow(u32 *win, u32 max)
 {
-	u32 w = vq->poll_window_ns;
+	u32 w = *win;
 
 	w = w ? min_t(u64, (u64)w * 2, max) : min_t(u32, XTAP_POLL_START_NS, max);
-	WRITE_ONCE(vq->poll_window_ns, w);
+	WRITE_ONCE(*win, w);
 }
 
-static void xtap_busy_poll_shrink(struct xtap_vq *vq)
+static void xtap_busy_poll_shrink(u32 *win)
 {
-	u32 w = vq->poll_window_ns / 2;
+	u32 w = *win / 2;
 
-	WRITE_ONCE(vq->poll_window_ns, w < XTAP_POLL_START_NS ? 0 : w);
+	WRITE_ONCE(*win, w < XTAP_POLL_START_NS ? 0 : w);
+}
+
+/* Adaptive mode: a busy poll of @vq gave up (or did not spin) at @start
+ * without its own work; judged when work comes (xtap_busy_poll_woken()),
+ * and by the pair's thread (xtap_busy_poll_pair_hint()).
+ */
+static void xtap_busy_poll_idle(struct xtap_vq *vq, u64 start, u32 max,
+				bool served)
+{
+	WRITE_ONCE(vq->poll_idle_max, max);
+	WRITE_ONCE(vq->poll_idle_cpu, raw_smp_processor_id());
+	vq->poll_served = served;
+	WRITE_ONCE(vq->poll_idle_at, start);
+}
+
+/**
+ * xtap_busy_poll_pair_hint() - a worker thread was woken for work
+ * @vq: its virtqueue (no lock: reads the pair's fields locklessly)
+ *
+ * Adaptive mode: the other worker of the pair, had it been spinning on
+ * this CPU, would have served this work inline (no wake-up).  When it gave
+ * up (or did not spin) on this CPU less than its ceiling ago, a longer
+ * spin would have caught it: hint it to grow its window for the pair's
+ * work; later than the ceiling: to shrink it.  Taken by the pair at its
+ * next handler run (xtap_busy_poll_woken()).
+ */
+static void xtap_busy_poll_pair_hint(struct xtap_vq *vq)
+{
+	struct xtap_vq *pair = vq->pair;
+	u64 idle_at, waited;
+
+	if (!pair)
+		return;
+	idle_at = READ_ONCE(pair->poll_idle_at);
+	if (!idle_at || READ_ONCE(pair->poll_idle_cpu) != raw_smp_processor_id())
+		return;
+	waited = local_clock() - idle_at;
+	if (waited > READ_ONCE(pair->poll_idle_max))
+		atomic_set(&pair->poll_pair_hint, -1);
+	else if (waited > READ_ONCE(pair->poll_pair_window_ns))
+		atomic_set(&pair->poll_pair_hint, 1);
 }
 
 /**
@@ -581,10 +628,14 @@ static void xtap_busy_poll_shrink(struct xtap_vq *vq)
  * from its start to now says whether polling would pay.  Work that came
  * within the ceiling but after the window: a longer window would have
  * caught it, grow.  Work that came after the ceiling: polling only burnt
- * the CPU, shrink.
+ * the CPU, shrink.  The window for the pair's work follows the pair
+ * thread's hint (xtap_busy_poll_pair_hint()); without one, and without
+ * having served the pair in that poll, the pair had no work for it to
+ * wait for: shrink.
  */
 void xtap_busy_poll_woken(struct xtap_vq *vq)
 {
+	int hint = atomic_xchg(&vq->poll_pair_hint, 0);
 	u64 waited;
 
 	lockdep_assert_held(&vq->mutex);
@@ -592,10 +643,14 @@ void xtap_busy_poll_woken(struct xtap_vq *vq)
 		return;
 	waited = local_clock() - vq->poll_idle_at;
 	if (waited > vq->poll_idle_max)
-		xtap_busy_poll_shrink(vq);
+		xtap_busy_poll_shrink(&vq->poll_window_ns);
 	else if (waited > vq->poll_window_ns)
-		xtap_busy_poll_grow(vq, vq->poll_idle_max);
-	vq->poll_idle_at = 0;
+		xtap_busy_poll_grow(&vq->poll_window_ns, vq->poll_idle_max);
+	if (hint > 0)
+		xtap_busy_poll_grow(&vq->poll_pair_window_ns, vq->poll_idle_max);
+	else if (hint < 0 || !vq->poll_served)
+		xtap_busy_poll_shrink(&vq->poll_pair_window_ns);
+	WRITE_ONCE(vq->poll_idle_at, 0);
 }
 
 /**
@@ -659,9 +714,13 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
  * themselves may fault in guest memory).
  *
  * Counts a hit when it found work (its own, or the pair's, see below), a
- * miss otherwise, and the time spun.  In adaptive mode a hit doubles the
- * window (up to busy_poll_us); after a miss the next arrival of work
- * decides (xtap_busy_poll_woken()).
+ * miss otherwise, and the time spun.  In adaptive mode a vq has two
+ * windows, one for its own work and one for the pair's, and spins for the
+ * larger (up to busy_poll_us): finding its own work doubles the first,
+ * serving the pair the second, and after serving the pair it waits for its
+ * own work only as long as the first allows (a fixed window waits again in
+ * full).  Without its own work the next arrival of work and the pair
+ * thread's hint decide (xtap_busy_poll_woken()).
  *
  * While it spins it also serves the other virtqueue of the pair, when that
  * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
@@ -686,19 +745,22 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 {
 	struct xtap_vq *pair = NULL;
 	bool notify = false, found = false, served = false;
+	bool adaptive;
 	struct xtap_poll_conf conf;
-	u64 timeout, start, end;
+	u64 timeout, own, start, end;
 
 	lockdep_assert_held(&vq->mutex);
 	xtap_busy_poll_conf(vq, &conf);
+	adaptive = conf.mode == XTAP_BUSY_POLL_ADAPTIVE;
 	timeout = xtap_busy_poll_window_ns(vq, &conf);
 	if (!timeout) {
-		if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE && conf.us) {
-			vq->poll_idle_at = local_clock();
-			vq->poll_idle_max = conf.us * NSEC_PER_USEC;
-		}
+		if (adaptive && conf.us)
+			xtap_busy_poll_idle(vq, local_clock(),
+					    conf.us * NSEC_PER_USEC, false);
 		return false;
 	}
+	/* After serving the pair, wait for own work only (adaptive). */
+	own = adaptive ? min_t(u64, vq->poll_window_ns, timeout) : timeout;
 	if (xtap_busy_pair_take(vq->pair, &notify))
 		pair = vq->pair;
 	start = local_clock();
@@ -720,7 +782,7 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 				 * exit checks below still apply.
 				 */
 				served = true;
-				end = local_clock() + timeout;
+				end = local_clock() + own;
 			}
 		}
 		if (need_resched() || !single_task_running() ||
@@ -740,12 +802,19 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 		vq->counts.hits++;
 	else
 		vq->counts.misses++;
-	if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE) {
-		if (found || served)
-			xtap_busy_poll_grow(vq, conf.us * NSEC_PER_USEC);
+	if (adaptive) {
+		if (found)
+			xtap_busy_poll_grow(&vq->poll_window_ns,
+					    conf.us * NSEC_PER_USEC);
+		if (served)
+			xtap_busy_poll_grow(&vq->poll_pair_window_ns,
+					    conf.us * NSEC_PER_USEC);
 		/* Judged when work comes (xtap_busy_poll_woken()). */
-		vq->poll_idle_at = found ? 0 : start;
-		vq->poll_idle_max = conf.us * NSEC_PER_USEC;
+		if (found)
+			WRITE_ONCE(vq->poll_idle_at, 0);
+		else
+			xtap_busy_poll_idle(vq, start, conf.us * NSEC_PER_USEC,
+					    served);
 	}
 	return found;
 }

@@ -30,6 +30,8 @@
 #define FRAME_LEN	128
 /* Frames per traffic phase. */
 #define PHASE_N		200
+/* Sparse request/response round trips (adaptive_serves_the_pair) */
+#define PAIR_N		40
 /* A window long enough to catch the guest's next frame under TCG. */
 #define LONG_US		10000
 /* Quiet time after which every worker sleeps and has flushed its counts. */
@@ -721,6 +723,40 @@ TEST_F_TIMEOUT(bp, adaptive_grows_and_shrinks, 120)
 	ASSERT_EQ(0, read_counts(ifn, &c));
 	EXPECT_EQ(b.ns, c.ns) TH_LOG("spun on sparse traffic at window 0");
 	EXPECT_LT(b.misses, c.misses + 1);
+}
+
+/*
+ * adaptive, sparse request/response with both workers on one CPU: the
+ * guest's frame, the host's answer, then a pause of three ceilings.  The
+ * TX worker's own next work always comes after the ceiling (its own
+ * window stays 0), but the answer comes within it and has to wake the RX
+ * worker: the TX worker learns to wait for it (its window for the pair's
+ * work) and then delivers the answers itself: busy_poll_pair_runs moves
+ * and the window is not 0.  With one window judged by the own ring's work
+ * alone it would never spin here.
+ */
+TEST_F_TIMEOUT(bp, adaptive_serves_the_pair, 120)
+{
+	const char *ifn = self->e.be.ifname;
+	long long runs0, runs1;
+	unsigned int i;
+
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
+	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
+	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "adaptive"));
+	runs0 = vdrv_ethtool_stat(ifn, "q0_busy_poll_pair_runs");
+	ASSERT_LE(0, runs0);
+	for (i = 0; i < PAIR_N; i++) {
+		send_frames(_metadata, self, 1);
+		recv_frames(_metadata, self, 1);
+		usleep(3 * LONG_US);
+	}
+	EXPECT_LT(0, xt_num(ifn, "queues/0/busy_poll_window_us"));
+	usleep(SETTLE_US);
+	runs1 = vdrv_ethtool_stat(ifn, "q0_busy_poll_pair_runs");
+	TH_LOG("%lld runs for the pair in %u round trips", runs1 - runs0,
+	       PAIR_N);
+	EXPECT_LT(runs0, runs1) TH_LOG("the pair was never served");
 }
 
 /*
