@@ -350,12 +350,14 @@ static unsigned int pair_n(const FIXTURE_VARIANT(dp) *v)
  * The busy-poll variants: did a spinning worker serve the other direction
  * of its pair inline?  It must have with both workers pinned to one CPU
  * (the request/response and both-ways tests always give it the chance: the
- * other direction has work while it spins), and it never may with them on
- * two CPUs, nor without busy polling.  Upstream has no such counter.
+ * other direction has work while it spins), and it never may without busy
+ * polling.  With them on two CPUs it is the exception (fewer runs than 1%
+ * of the @n frames or round trips): a thread pinned while asleep still
+ * reports its old CPU until it next runs.  Upstream has no such counter.
  */
 static void check_pair_runs(struct __test_metadata *_metadata,
 			    const FIXTURE_VARIANT(dp) *v,
-			    const struct vtest_env *e)
+			    const struct vtest_env *e, unsigned int n)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	long long runs;
@@ -369,10 +371,11 @@ static void check_pair_runs(struct __test_metadata *_metadata,
 	if (v->busyloop_us && v->rx_cpu && v->rx_cpu == v->tx_cpu &&
 	    ncpu >= v->rx_cpu) {
 		EXPECT_LT(0, runs) TH_LOG("one CPU: no cross-serving");
-	} else if (!v->busyloop_us ||
-		   (v->rx_cpu && v->tx_cpu && v->rx_cpu != v->tx_cpu &&
-		    ncpu >= v->rx_cpu && ncpu >= v->tx_cpu)) {
-		EXPECT_EQ(0, runs) TH_LOG("cross-serving without a reason");
+	} else if (!v->busyloop_us) {
+		EXPECT_EQ(0, runs) TH_LOG("cross-serving without busy polling");
+	} else if (v->rx_cpu && v->tx_cpu && v->rx_cpu != v->tx_cpu &&
+		   ncpu >= v->rx_cpu && ncpu >= v->tx_cpu) {
+		EXPECT_GT(n / 100, runs) TH_LOG("cross-serving across CPUs");
 	}
 }
 
@@ -416,7 +419,7 @@ TEST_F_TIMEOUT(dp, ping_pong, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
-	check_pair_runs(_metadata, variant, &self->e);
+	check_pair_runs(_metadata, variant, &self->e, n);
 }
 
 /*
@@ -470,7 +473,7 @@ TEST_F_TIMEOUT(dp, both_ways_stream, STREAM_TIMEOUT)
 	       n, vtest_now_ms() - t0,
 	       (unsigned long long)self->e.d.vq[VDRV_TX].kicks,
 	       (unsigned long long)self->e.d.vq[VDRV_RX].calls);
-	check_pair_runs(_metadata, variant, &self->e);
+	check_pair_runs(_metadata, variant, &self->e, n);
 }
 
 static unsigned int get_base(struct vtest_env *e, unsigned int i)
