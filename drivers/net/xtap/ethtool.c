@@ -45,6 +45,7 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_SIGNALS]		= "signals",
 	[XTAP_STAT_WAKEUPS]		= "wakeups",
 	[XTAP_STAT_STALLS]		= "stalls",
+	[XTAP_STAT_BUSY_POLL_PAIR_RUNS]	= "busy_poll_pair_runs",
 	[XTAP_STAT_RX_XDP_PASS]		= "xdp_pass",
 	[XTAP_STAT_RX_XDP_DROP]		= "xdp_drop",
 	[XTAP_STAT_RX_XDP_TX]		= "xdp_tx",

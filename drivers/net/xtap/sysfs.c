@@ -14,7 +14,9 @@
  * (xtap_sysfs_del()), whichever comes first; both remove it under
  * xtap_sysfs_lock, and kobject_del() waits for the attribute readers in
  * progress, so a reader of queues/<n>/ never sees a vhost device or a net
- * device that is going away, and takes no lock itself.  The device's own
+ * device that is going away; it takes no lock for that (tx_pid and rx_pid
+ * take the vq mutex for the worker, which attaching to another queue
+ * replaces: the vq mutex comes last in the order below).  The device's own
  * files are removed after xtap_sysfs_lock is dropped: their stores take it.
  * Lock order: the vhost device mutex, xtap_sysfs_lock, a vq mutex; rtnl_lock
  * (device deletion) before xtap_sysfs_lock.
@@ -208,11 +210,19 @@ static struct xtap_qp *to_xtap_qp(struct kobject *kobj)
 	return container_of(kobj, struct xtap_qp, kobj);
 }
 
+/* A worker is replaced (and freed) under its vq mutex when its vq is
+ * attached to another queue (the thread's name changes), so it is read
+ * under that mutex.
+ */
 static ssize_t xtap_qp_pid(struct kobject *kobj, char *buf, unsigned int i)
 {
-	struct xtap_worker *w = READ_ONCE(to_xtap_qp(kobj)->vq[i]->worker);
+	struct xtap_vq *vq = to_xtap_qp(kobj)->vq[i];
+	pid_t pid;
 
-	return sysfs_emit(buf, "%d\n", w ? task_pid_vnr(w->task) : 0);
+	xtap_vq_lock_ctl(vq);
+	pid = vq->worker ? task_pid_vnr(vq->worker->task) : 0;
+	mutex_unlock(&vq->mutex);
+	return sysfs_emit(buf, "%d\n", pid);
 }
 
 static ssize_t tx_pid_show(struct kobject *kobj, struct kobj_attribute *attr,

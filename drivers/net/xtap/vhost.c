@@ -33,9 +33,11 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/vhost.h>
 #include <uapi/linux/virtio_config.h>
@@ -63,6 +65,12 @@ MODULE_PARM_DESC(max_mem_regions,
 #define XTAP_VHOST_VQ_RX	0
 #define XTAP_VHOST_VQ_TX	1
 #define XTAP_VHOST_NVQS		2
+
+/* Worker thread names say the direction, from the guest's side. */
+static const char * const xtap_vhost_vq_names[XTAP_VHOST_NVQS] = {
+	[XTAP_VHOST_VQ_RX] = "rx",
+	[XTAP_VHOST_VQ_TX] = "tx",
+};
 
 /**
  * struct xtap_vhost - state of one open of /dev/vhost-xtap
@@ -316,11 +324,7 @@ static long xtap_vhost_vring_log(struct xtap_vhost *xv, struct xtap_vq *vq,
 static long xtap_vhost_set_owner(struct xtap_vhost *xv)
 {
 	struct xtap_worker *w[XTAP_VHOST_NVQS] = {};
-	static const char * const names[XTAP_VHOST_NVQS] = {
-		[XTAP_VHOST_VQ_RX] = "rx",
-		[XTAP_VHOST_VQ_TX] = "tx",
-	};
-	char name[TASK_COMM_LEN];
+	char name[XTAP_WORKER_NAME_LEN];
 	int i, err;
 
 	lockdep_assert_held(&xv->mutex);
@@ -330,8 +334,9 @@ static long xtap_vhost_set_owner(struct xtap_vhost *xv)
 		return -EINVAL;
 
 	for (i = 0; i < XTAP_VHOST_NVQS; i++) {
-		snprintf(name, sizeof(name), "xtap-%s-%d", names[i],
-			 task_pid_nr(current));
+		/* Renamed after the queue at attach: see below. */
+		snprintf(name, sizeof(name), "xtap-%s-%d",
+			 xtap_vhost_vq_names[i], task_pid_nr(current));
 		w[i] = xtap_worker_create(xv->vqs[i],
 					  i == XTAP_VHOST_VQ_RX ?
 					  xtap_rx_handle : xtap_tx_handle,
@@ -430,9 +435,63 @@ static long xtap_vhost_set_mem_table(struct xtap_vhost *xv,
 	return 0;
 }
 
+/* The worker of @vq must be named after @q (see xtap_vhost_swap_worker()):
+ * return a new worker with that name, or NULL when the current one has it
+ * already or the device is gone (the attach fails then).  The caller holds
+ * the device mutex, under which vq->worker does not change.
+ */
+static struct xtap_worker *xtap_vhost_rename_worker(struct xtap_vhost *xv,
+						    struct xtap_vq *vq,
+						    struct xtap_queue *q)
+{
+	char name[XTAP_WORKER_NAME_LEN];
+	struct xtap_dev *xt;
+	int ifindex = 0;
+
+	lockdep_assert_held(&xv->mutex);
+	rcu_read_lock();
+	xt = rcu_dereference(q->xt);
+	if (xt)
+		ifindex = xt->dev->ifindex;
+	rcu_read_unlock();
+	if (!xt || !vq->worker)
+		return NULL;
+	snprintf(name, sizeof(name), "xtap-%s-%dq%u",
+		 xtap_vhost_vq_names[vq->index], ifindex, READ_ONCE(q->index));
+	if (!strcmp(name, vq->worker->name))
+		return NULL;
+	return xtap_worker_clone(vq->worker, name);
+}
+
+/* Let @w serve @vq from now on, in place of its worker, which is returned
+ * for the caller to destroy once it let go of @vq's mutex.  Everything
+ * that queued the old worker (the kick eventfd, the RX queue) queues @w
+ * now; its watchdog period carries over.  The old thread may still run
+ * the handler once (under @vq's mutex, like any run) before it stops.
+ */
+static struct xtap_worker *xtap_vhost_swap_worker(struct xtap_vq *vq,
+						  struct xtap_worker *w)
+{
+	struct xtap_worker *old = vq->worker;
+
+	lockdep_assert_held(&vq->mutex);
+	vq->worker = w;
+	xtap_worker_set_stall(w, READ_ONCE(old->stall));
+	/* An eventfd never reports EPOLLERR. */
+	xtap_poll_retarget(&vq->kick_poll, w, vq->kick);
+	if (vq->index == XTAP_VHOST_VQ_RX &&
+	    xtap_poll_retarget(&container_of(vq, struct xtap_rx_vq, vq)->queue_poll,
+			       w, vq->backend))
+		/* The device went away: as xtap_rx_start() failing later. */
+		pr_debug("vhost %llu: RX queue gone while renaming its worker\n",
+			 vq->dev_id);
+	return old;
+}
+
 static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 				   struct vhost_vring_file __user *argp)
 {
+	struct xtap_worker *w = NULL, *old_w = NULL;
 	struct file *file = NULL, *old;
 	struct xtap_queue *q = NULL;
 	struct vhost_vring_file f;
@@ -455,12 +514,19 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 				fput(file);
 			return -ENOTSOCK;
 		}
+		/* The thread will be named after the queue. */
+		w = xtap_vhost_rename_worker(xv, vq, q);
+		if (IS_ERR(w)) {
+			fput(file);
+			return PTR_ERR(w);
+		}
 	}
 
 	xtap_vq_lock_ctl(vq);
 	if (file == vq->backend) {
 		/* Same queue again (or detached twice): nothing changes. */
 		mutex_unlock(&vq->mutex);
+		xtap_worker_destroy(w);
 		if (file)
 			fput(file);
 		return 0;
@@ -490,10 +556,13 @@ static long xtap_vhost_set_backend(struct xtap_vhost *xv,
 			if (ret)
 				goto err_attached;
 		}
+		if (w)
+			old_w = xtap_vhost_swap_worker(vq, w);
 		/* Buffers may already be waiting: look once. */
 		xtap_worker_queue(vq->worker);
 	}
 	mutex_unlock(&vq->mutex);
+	xtap_worker_destroy(old_w);
 	xtap_vhost_sync_sysfs(xv);
 	if (old)
 		fput(old);
@@ -507,6 +576,7 @@ err_unclaim:
 		xtap_queue_unclaim_reader(q, vq);
 err_unlock:
 	mutex_unlock(&vq->mutex);
+	xtap_worker_destroy(w);
 	fput(file);
 	if (old)
 		fput(old);

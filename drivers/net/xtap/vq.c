@@ -120,8 +120,12 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->features = 0;
 	vq->busyloop_timeout = 0;
 	vq->poll_window_ns = 0;
+	vq->poll_pair_window_ns = 0;
 	vq->poll_idle_at = 0;
 	vq->poll_idle_max = 0;
+	vq->poll_idle_cpu = 0;
+	vq->poll_served = false;
+	atomic_set(&vq->poll_pair_hint, 0);
 	atomic_set(&vq->kicks, 0);
 	atomic_set(&vq->wakeups, 0);
 	memset(&vq->counts, 0, sizeof(vq->counts));

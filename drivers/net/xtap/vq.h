@@ -91,6 +91,7 @@ struct xtap_vq_stats {
  * @spin_ns: time spent spinning
  * @signals: call eventfd signals
  * @stalls: work the stall watchdog found
+ * @pair_runs: handler runs done inline by the pair's busy-polling worker
  */
 struct xtap_vq_counts {
 	u64 hits;
@@ -98,6 +99,7 @@ struct xtap_vq_counts {
 	u64 spin_ns;
 	u64 signals;
 	u64 stalls;
+	u64 pair_runs;
 };
 
 /**
@@ -126,11 +128,20 @@ struct xtap_vq_counts {
  * @mem: current memory table of the device, NULL before SET_MEM_TABLE
  * @busyloop_timeout: busy-poll budget in microseconds (0: off), as
  *	VHOST_SET_VRING_BUSYLOOP_TIMEOUT set it
- * @poll_window_ns: the adaptive mode's current window; also read
- *	locklessly (READ_ONCE()) by sysfs
+ * @poll_window_ns: the adaptive mode's window for this ring's own work;
+ *	also read locklessly (READ_ONCE()) by sysfs
+ * @poll_pair_window_ns: the adaptive mode's window for the pair's work
+ *	(served inline, see xtap_busy_poll()); read locklessly by sysfs
  * @poll_idle_at: local_clock() when the last busy poll gave up without
- *	work (adaptive mode), 0 when none is pending
- * @poll_idle_max: the adaptive ceiling in force then, in ns
+ *	work (adaptive mode), 0 when none is pending; also read locklessly
+ *	by the pair's thread (xtap_busy_poll_pair_hint())
+ * @poll_idle_max: the adaptive ceiling in force then, in ns (idem)
+ * @poll_idle_cpu: the CPU that busy poll ran on (idem)
+ * @poll_served: the last busy poll served the pair
+ * @poll_pair_hint: set by the pair's thread when it was woken for work a
+ *	longer spin of this ring's worker would have served (1: grow
+ *	@poll_pair_window_ns) or that came after the ceiling (-1: shrink);
+ *	taken at the next handler run
  * @kicks: kick eventfd wake-ups, not yet counted in the device (atomic:
  *	counted by the wake function)
  * @wakeups: worker thread wake-ups, not yet counted (atomic: counted by
@@ -177,8 +188,12 @@ struct xtap_vq {
 	const struct xtap_mem *mem;
 	u32 busyloop_timeout;
 	u32 poll_window_ns;
+	u32 poll_pair_window_ns;
 	u64 poll_idle_at;
 	u32 poll_idle_max;
+	u32 poll_idle_cpu;
+	bool poll_served;
+	atomic_t poll_pair_hint;
 	atomic_t kicks;
 	atomic_t wakeups;
 	struct xtap_vq_counts counts;

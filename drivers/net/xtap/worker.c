@@ -26,8 +26,12 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/stat.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <uapi/linux/sched/types.h>
 
 static atomic64_t xtap_worker_ids = ATOMIC64_INIT(0);
+
+static void xtap_busy_poll_pair_hint(struct xtap_vq *vq);
 
 static void xtap_worker_run(struct xtap_worker *w)
 {
@@ -98,8 +102,10 @@ static int xtap_worker_fn(void *data)
 			continue;
 		}
 		__set_current_state(TASK_RUNNING);
-		if (slept)
+		if (slept) {
 			atomic_inc(&w->vq->wakeups);
+			xtap_busy_poll_pair_hint(w->vq);
+		}
 		slept = false;
 		/* Tells a busy-polling pair worker to leave this vq alone. */
 		set_bit(XTAP_WORKER_BUSY, &w->flags);
@@ -109,21 +115,12 @@ static int xtap_worker_fn(void *data)
 	}
 }
 
-/**
- * xtap_worker_create() - start a worker thread for a virtqueue
- * @vq: the virtqueue it serves
- * @handle: its handler
- * @mm: the owner's mm; the caller keeps it grabbed while the worker exists
- * @name: thread name
- *
- * Called by the owner (VHOST_SET_OWNER): the thread joins the caller's
- * cgroups.
- *
- * Return: the worker or an ERR_PTR().
- */
-struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
-				       void (*handle)(struct xtap_vq *vq),
-				       struct mm_struct *mm, const char *name)
+/* Start a worker thread named @name in the cgroups of @from. */
+static struct xtap_worker *xtap_worker_start(struct xtap_vq *vq,
+					     void (*handle)(struct xtap_vq *vq),
+					     struct mm_struct *mm,
+					     const char *name,
+					     struct task_struct *from)
 {
 	struct task_struct *task;
 	struct xtap_worker *w;
@@ -135,6 +132,7 @@ struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 	w->vq = vq;
 	w->handle = handle;
 	w->mm = mm;
+	strscpy(w->name, name, sizeof(w->name));
 
 	task = kthread_create(xtap_worker_fn, w, "%s", name);
 	if (IS_ERR(task)) {
@@ -145,7 +143,7 @@ struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 	/* Running, not sleeping uninterruptibly: no load average, no hung task. */
 	wake_up_process(task);
 
-	err = cgroup_attach_task_all(current, task);
+	err = cgroup_attach_task_all(from, task);
 	if (err)
 		goto err_stop;
 
@@ -158,6 +156,70 @@ err_stop:
 err_free:
 	kfree(w);
 	return ERR_PTR(err);
+}
+
+/**
+ * xtap_worker_create() - start a worker thread for a virtqueue
+ * @vq: the virtqueue it serves
+ * @handle: its handler
+ * @mm: the owner's mm; the caller keeps it grabbed while the worker exists
+ * @name: thread name (longer than TASK_COMM_LEN - 1 shows in full only
+ *	in /proc/<pid>/comm and stat)
+ *
+ * Called by the owner (VHOST_SET_OWNER): the thread joins the caller's
+ * cgroups.
+ *
+ * Return: the worker or an ERR_PTR().
+ */
+struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
+				       void (*handle)(struct xtap_vq *vq),
+				       struct mm_struct *mm, const char *name)
+{
+	return xtap_worker_start(vq, handle, mm, name, current);
+}
+
+/**
+ * xtap_worker_clone() - start a thread to take over from a worker
+ * @old: the worker it replaces
+ * @name: the new thread's name
+ *
+ * A kernel thread's name cannot change once it runs (__set_task_comm() is
+ * not exported), so a new name takes a new thread.  It serves @old's vq
+ * with the same handler and mm, and starts where the operator left @old:
+ * in its cgroups, with its CPU affinity and its scheduling policy and
+ * priority (a deadline policy is not carried over).  It does nothing
+ * until it is installed (see xtap_vhost_swap_worker()).
+ *
+ * Return: the worker or an ERR_PTR().
+ */
+struct xtap_worker *xtap_worker_clone(struct xtap_worker *old,
+				      const char *name)
+{
+	struct task_struct *from = old->task;
+	struct xtap_worker *w;
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = READ_ONCE(from->policy),
+		.sched_priority = READ_ONCE(from->rt_priority),
+		.sched_nice = task_nice(from),
+	};
+	int err;
+
+	w = xtap_worker_start(old->vq, old->handle, old->mm, name, from);
+	if (IS_ERR(w))
+		return w;
+	/* Placement is best effort: a failure leaves the defaults. */
+	err = set_cpus_allowed_ptr(w->task, from->cpus_ptr);
+	if (err)
+		pr_debug("vhost worker %llu: CPU affinity not carried over: %d\n",
+			 w->id, err);
+	if (attr.sched_policy != SCHED_DEADLINE) {
+		err = sched_setattr_nocheck(w->task, &attr);
+		if (err)
+			pr_debug("vhost worker %llu: policy not carried over: %d\n",
+				 w->id, err);
+	}
+	return w;
 }
 
 /**
@@ -350,6 +412,30 @@ int xtap_poll_resume(struct xtap_poll *p, struct file *file)
 }
 
 /**
+ * xtap_poll_retarget() - make an entry queue another worker
+ * @p: the entry, started or stopped
+ * @w: the worker to queue from now on
+ * @file: the file a started @p watches (referenced by the caller); not
+ *	used when @p is stopped
+ *
+ * Keeps @p's state: a started entry is put back on @file for @w (and @w
+ * is queued at once when @file has one of the events); a stopped one
+ * queues @w once it is resumed or started again.
+ *
+ * Return: 0, or -EINVAL when @file reports EPOLLERR (@p is then stopped).
+ */
+int xtap_poll_retarget(struct xtap_poll *p, struct xtap_worker *w,
+		       struct file *file)
+{
+	if (!p->wqh) {
+		p->worker = w;
+		return 0;
+	}
+	xtap_poll_stop(p);
+	return xtap_poll_start(p, w, file);
+}
+
+/**
  * xtap_poll_stop() - stop queueing the worker
  * @p: the entry; stopping a stopped entry does nothing
  *
@@ -413,6 +499,8 @@ static bool xtap_busy_pair_serve(struct xtap_vq *pair, bool *notify)
 
 	lockdep_assert_held(&pair->mutex);
 	clear_bit(XTAP_WORKER_PENDING, &pair->worker->flags);
+	/* Counted with the pair's counts, flushed by the run itself. */
+	pair->counts.pair_runs++;
 	pair->serve(pair);
 	/* The handler left notifications as its thread would sleep with. */
 	*notify = pair->notify;
@@ -444,7 +532,8 @@ u32 xtap_busy_poll_window_ns(struct xtap_vq *vq,
 	case XTAP_BUSY_POLL_FIXED:
 		return conf->us * NSEC_PER_USEC;
 	case XTAP_BUSY_POLL_ADAPTIVE:
-		return min_t(u32, READ_ONCE(vq->poll_window_ns),
+		return min_t(u32, max(READ_ONCE(vq->poll_window_ns),
+				      READ_ONCE(vq->poll_pair_window_ns)),
 			     conf->us * NSEC_PER_USEC);
 	default:
 		return min_t(u64, READ_ONCE(vq->busyloop_timeout),
@@ -473,19 +562,61 @@ static void xtap_busy_poll_conf(struct xtap_vq *vq, struct xtap_poll_conf *c)
 	rcu_read_unlock();
 }
 
-static void xtap_busy_poll_grow(struct xtap_vq *vq, u32 max)
+/* @win is one of @vq's adaptive windows; @vq's mutex is held. */
+static void xtap_busy_poll_grow(u32 *win, u32 max)
 {
-	u32 w = vq->poll_window_ns;
+	u32 w = *win;
 
 	w = w ? min_t(u64, (u64)w * 2, max) : min_t(u32, XTAP_POLL_START_NS, max);
-	WRITE_ONCE(vq->poll_window_ns, w);
+	WRITE_ONCE(*win, w);
 }
 
-static void xtap_busy_poll_shrink(struct xtap_vq *vq)
+static void xtap_busy_poll_shrink(u32 *win)
 {
-	u32 w = vq->poll_window_ns / 2;
+	u32 w = *win / 2;
 
-	WRITE_ONCE(vq->poll_window_ns, w < XTAP_POLL_START_NS ? 0 : w);
+	WRITE_ONCE(*win, w < XTAP_POLL_START_NS ? 0 : w);
+}
+
+/* Adaptive mode: a busy poll of @vq gave up (or did not spin) at @start
+ * without its own work; judged when work comes (xtap_busy_poll_woken()),
+ * and by the pair's thread (xtap_busy_poll_pair_hint()).
+ */
+static void xtap_busy_poll_idle(struct xtap_vq *vq, u64 start, u32 max,
+				bool served)
+{
+	WRITE_ONCE(vq->poll_idle_max, max);
+	WRITE_ONCE(vq->poll_idle_cpu, raw_smp_processor_id());
+	vq->poll_served = served;
+	WRITE_ONCE(vq->poll_idle_at, start);
+}
+
+/**
+ * xtap_busy_poll_pair_hint() - a worker thread was woken for work
+ * @vq: its virtqueue (no lock: reads the pair's fields locklessly)
+ *
+ * Adaptive mode: the other worker of the pair, had it been spinning on
+ * this CPU, would have served this work inline (no wake-up).  When it gave
+ * up (or did not spin) on this CPU less than its ceiling ago, a longer
+ * spin would have caught it: hint it to grow its window for the pair's
+ * work; later than the ceiling: to shrink it.  Taken by the pair at its
+ * next handler run (xtap_busy_poll_woken()).
+ */
+static void xtap_busy_poll_pair_hint(struct xtap_vq *vq)
+{
+	struct xtap_vq *pair = vq->pair;
+	u64 idle_at, waited;
+
+	if (!pair)
+		return;
+	idle_at = READ_ONCE(pair->poll_idle_at);
+	if (!idle_at || READ_ONCE(pair->poll_idle_cpu) != raw_smp_processor_id())
+		return;
+	waited = local_clock() - idle_at;
+	if (waited > READ_ONCE(pair->poll_idle_max))
+		atomic_set(&pair->poll_pair_hint, -1);
+	else if (waited > READ_ONCE(pair->poll_pair_window_ns))
+		atomic_set(&pair->poll_pair_hint, 1);
 }
 
 /**
@@ -497,10 +628,14 @@ static void xtap_busy_poll_shrink(struct xtap_vq *vq)
  * from its start to now says whether polling would pay.  Work that came
  * within the ceiling but after the window: a longer window would have
  * caught it, grow.  Work that came after the ceiling: polling only burnt
- * the CPU, shrink.
+ * the CPU, shrink.  The window for the pair's work follows the pair
+ * thread's hint (xtap_busy_poll_pair_hint()); without one, and without
+ * having served the pair in that poll, the pair had no work for it to
+ * wait for: shrink.
  */
 void xtap_busy_poll_woken(struct xtap_vq *vq)
 {
+	int hint = atomic_xchg(&vq->poll_pair_hint, 0);
 	u64 waited;
 
 	lockdep_assert_held(&vq->mutex);
@@ -508,10 +643,14 @@ void xtap_busy_poll_woken(struct xtap_vq *vq)
 		return;
 	waited = local_clock() - vq->poll_idle_at;
 	if (waited > vq->poll_idle_max)
-		xtap_busy_poll_shrink(vq);
+		xtap_busy_poll_shrink(&vq->poll_window_ns);
 	else if (waited > vq->poll_window_ns)
-		xtap_busy_poll_grow(vq, vq->poll_idle_max);
-	vq->poll_idle_at = 0;
+		xtap_busy_poll_grow(&vq->poll_window_ns, vq->poll_idle_max);
+	if (hint > 0)
+		xtap_busy_poll_grow(&vq->poll_pair_window_ns, vq->poll_idle_max);
+	else if (hint < 0 || !vq->poll_served)
+		xtap_busy_poll_shrink(&vq->poll_pair_window_ns);
+	WRITE_ONCE(vq->poll_idle_at, 0);
 }
 
 /**
@@ -534,7 +673,7 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
 	kicks = atomic_read(&vq->kicks);
 	wakeups = atomic_read(&vq->wakeups);
 	if (!vq->q || !(kicks | wakeups | c->hits | c->misses | c->spin_ns |
-			c->signals | c->stalls))
+			c->signals | c->stalls | c->pair_runs))
 		return;
 	kicks = atomic_xchg(&vq->kicks, 0);
 	wakeups = atomic_xchg(&vq->wakeups, 0);
@@ -551,6 +690,8 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
 		u64_stats_add(&st->v[XTAP_STAT_SIGNALS], c->signals);
 		u64_stats_add(&st->v[XTAP_STAT_WAKEUPS], wakeups);
 		u64_stats_add(&st->v[XTAP_STAT_STALLS], c->stalls);
+		u64_stats_add(&st->v[XTAP_STAT_BUSY_POLL_PAIR_RUNS],
+			      c->pair_runs);
 		u64_stats_update_end_irqrestore(&st->syncp, flags);
 		put_cpu_ptr(xt->stats[slot]);
 	}
@@ -573,9 +714,13 @@ void xtap_vq_flush_counts(struct xtap_vq *vq)
  * themselves may fault in guest memory).
  *
  * Counts a hit when it found work (its own, or the pair's, see below), a
- * miss otherwise, and the time spun.  In adaptive mode a hit doubles the
- * window (up to busy_poll_us); after a miss the next arrival of work
- * decides (xtap_busy_poll_woken()).
+ * miss otherwise, and the time spun.  In adaptive mode a vq has two
+ * windows, one for its own work and one for the pair's, and spins for the
+ * larger (up to busy_poll_us): finding its own work doubles the first,
+ * serving the pair the second, and after serving the pair it waits for its
+ * own work only as long as the first allows (a fixed window waits again in
+ * full).  Without its own work the next arrival of work and the pair
+ * thread's hint decide (xtap_busy_poll_woken()).
  *
  * While it spins it also serves the other virtqueue of the pair, when that
  * one's thread is idle on the same CPU (see xtap_busy_pair_take()): that
@@ -600,19 +745,22 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 {
 	struct xtap_vq *pair = NULL;
 	bool notify = false, found = false, served = false;
+	bool adaptive;
 	struct xtap_poll_conf conf;
-	u64 timeout, start, end;
+	u64 timeout, own, start, end;
 
 	lockdep_assert_held(&vq->mutex);
 	xtap_busy_poll_conf(vq, &conf);
+	adaptive = conf.mode == XTAP_BUSY_POLL_ADAPTIVE;
 	timeout = xtap_busy_poll_window_ns(vq, &conf);
 	if (!timeout) {
-		if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE && conf.us) {
-			vq->poll_idle_at = local_clock();
-			vq->poll_idle_max = conf.us * NSEC_PER_USEC;
-		}
+		if (adaptive && conf.us)
+			xtap_busy_poll_idle(vq, local_clock(),
+					    conf.us * NSEC_PER_USEC, false);
 		return false;
 	}
+	/* After serving the pair, wait for own work only (adaptive). */
+	own = adaptive ? min_t(u64, vq->poll_window_ns, timeout) : timeout;
 	if (xtap_busy_pair_take(vq->pair, &notify))
 		pair = vq->pair;
 	start = local_clock();
@@ -634,7 +782,7 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 				 * exit checks below still apply.
 				 */
 				served = true;
-				end = local_clock() + timeout;
+				end = local_clock() + own;
 			}
 		}
 		if (need_resched() || !single_task_running() ||
@@ -654,12 +802,19 @@ bool xtap_busy_poll(struct xtap_vq *vq)
 		vq->counts.hits++;
 	else
 		vq->counts.misses++;
-	if (conf.mode == XTAP_BUSY_POLL_ADAPTIVE) {
-		if (found || served)
-			xtap_busy_poll_grow(vq, conf.us * NSEC_PER_USEC);
+	if (adaptive) {
+		if (found)
+			xtap_busy_poll_grow(&vq->poll_window_ns,
+					    conf.us * NSEC_PER_USEC);
+		if (served)
+			xtap_busy_poll_grow(&vq->poll_pair_window_ns,
+					    conf.us * NSEC_PER_USEC);
 		/* Judged when work comes (xtap_busy_poll_woken()). */
-		vq->poll_idle_at = found ? 0 : start;
-		vq->poll_idle_max = conf.us * NSEC_PER_USEC;
+		if (found)
+			WRITE_ONCE(vq->poll_idle_at, 0);
+		else
+			xtap_busy_poll_idle(vq, start, conf.us * NSEC_PER_USEC,
+					    served);
 	}
 	return found;
 }

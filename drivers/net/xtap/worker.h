@@ -18,6 +18,11 @@ struct mm_struct;
 struct task_struct;
 struct xtap_vq;
 
+/* Longest worker thread name kept (longer than TASK_COMM_LEN: see
+ * xtap_worker_create()).
+ */
+#define XTAP_WORKER_NAME_LEN	32
+
 /**
  * struct xtap_worker - one kernel thread serving one virtqueue
  * @task: the thread
@@ -34,6 +39,7 @@ struct xtap_vq;
  * @handle: the handler; called with the owner's mm in use, takes
  *	@vq's mutex itself
  * @id: serial number, for lifetime messages
+ * @name: the thread's name (fixed)
  * @stall: stall watchdog period in jiffies, 0 when off; written under
  *	@vq's mutex (xtap_worker_set_stall()), read by the thread with
  *	READ_ONCE() each time it goes to sleep
@@ -46,6 +52,7 @@ struct xtap_worker {
 	void (*handle)(struct xtap_vq *vq);
 	u64 id;
 	unsigned long stall;
+	char name[XTAP_WORKER_NAME_LEN];
 };
 
 #define XTAP_WORKER_PENDING	0
@@ -74,6 +81,8 @@ struct xtap_poll {
 struct xtap_worker *xtap_worker_create(struct xtap_vq *vq,
 				       void (*handle)(struct xtap_vq *vq),
 				       struct mm_struct *mm, const char *name);
+struct xtap_worker *xtap_worker_clone(struct xtap_worker *old,
+				      const char *name);
 void xtap_worker_destroy(struct xtap_worker *w);
 void xtap_worker_queue(struct xtap_worker *w);
 bool xtap_worker_pending(const struct xtap_worker *w);
@@ -85,6 +94,8 @@ void xtap_poll_init(struct xtap_poll *p, __poll_t mask);
 int xtap_poll_start(struct xtap_poll *p, struct xtap_worker *w,
 		    struct file *file);
 int xtap_poll_resume(struct xtap_poll *p, struct file *file);
+int xtap_poll_retarget(struct xtap_poll *p, struct xtap_worker *w,
+		       struct file *file);
 void xtap_poll_stop(struct xtap_poll *p);
 
 struct xtap_poll_conf;

@@ -87,6 +87,10 @@ struct xdp_rxq_info;
  * @XTAP_STAT_SIGNALS: guest interrupts (call eventfd) sent
  * @XTAP_STAT_WAKEUPS: times a sleeping worker thread was woken to work
  * @XTAP_STAT_STALLS: work the stall watchdog found and served
+ * @XTAP_STAT_BUSY_POLL_PAIR_RUNS: handler runs of one virtqueue of the
+ *	queue's vhost queue pair done inline by the other one's worker while
+ *	it busy-polled on the same CPU (no wake-up of the virtqueue's own
+ *	thread)
  * @XTAP_STAT_RX_XDP_PASS: native XDP verdict XDP_PASS
  * @XTAP_STAT_RX_XDP_DROP: native XDP verdict XDP_DROP (also in rx_dropped)
  * @XTAP_STAT_RX_XDP_TX: native XDP_TX frames put back into the queue ring
@@ -137,6 +141,7 @@ enum xtap_stat {
 	XTAP_STAT_SIGNALS,
 	XTAP_STAT_WAKEUPS,
 	XTAP_STAT_STALLS,
+	XTAP_STAT_BUSY_POLL_PAIR_RUNS,
 	XTAP_STAT_RX_XDP_PASS,
 	XTAP_STAT_RX_XDP_DROP,
 	XTAP_STAT_RX_XDP_TX,

@@ -86,7 +86,8 @@ else
 	while IFS= read -r l; do echo "# qemu: $l"; done <<< "$bad"
 fi
 # The vhost NICs' traffic went through the kernel: QEMU's vhost workers
-# (kernel threads named after its pid) exist and used CPU.
+# (kernel threads named after its pid, xtap's after their queue once
+# attached: nested_sample_workers) exist and used CPU.
 if [ "$NL_NVHOST" -gt 0 ]; then
 	nw=$(wc -w <<< "$NL_WORKERS")
 	check "QEMU's $NL_NVHOST vhost fds got kernel workers that did work ($nw threads, ${NL_WORKER_MS} ms CPU)" \

@@ -30,6 +30,8 @@
 #define FRAME_LEN	128
 /* Frames per traffic phase. */
 #define PHASE_N		200
+/* Sparse request/response round trips (adaptive_serves_the_pair) */
+#define PAIR_N		40
 /* A window long enough to catch the guest's next frame under TCG. */
 #define LONG_US		10000
 /* Quiet time after which every worker sleeps and has flushed its counts. */
@@ -97,70 +99,6 @@ static bool xt_exists(const char *ifname, const char *file)
 	return !stat(p, &st);
 }
 
-/* Counter @name ("q0_kicks", "stalls", ...) of ethtool -S; -errno. */
-static long long ethtool_stat(const char *ifname, const char *name)
-{
-	struct ethtool_sset_info *sset;
-	struct ethtool_gstrings *strs = NULL;
-	struct ethtool_stats *st = NULL;
-	long long ret = -ENOENT;
-	struct ifreq ifr = {};
-	unsigned int n, i;
-	int fd;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	sset = calloc(1, sizeof(*sset) + sizeof(__u32));
-	if (!sset) {
-		close(fd);
-		return -ENOMEM;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	sset->cmd = ETHTOOL_GSSET_INFO;
-	sset->sset_mask = 1ULL << ETH_SS_STATS;
-	ifr.ifr_data = (void *)sset;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	n = sset->data[0];
-	strs = calloc(1, sizeof(*strs) + (size_t)n * ETH_GSTRING_LEN);
-	st = calloc(1, sizeof(*st) + (size_t)n * sizeof(__u64));
-	if (!strs || !st) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	strs->cmd = ETHTOOL_GSTRINGS;
-	strs->string_set = ETH_SS_STATS;
-	strs->len = n;
-	ifr.ifr_data = (void *)strs;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	st->cmd = ETHTOOL_GSTATS;
-	st->n_stats = n;
-	ifr.ifr_data = (void *)st;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!strncmp((char *)strs->data + i * ETH_GSTRING_LEN, name,
-			     ETH_GSTRING_LEN)) {
-			ret = (long long)st->data[i];
-			break;
-		}
-	}
-out:
-	free(st);
-	free(strs);
-	free(sset);
-	close(fd);
-	return ret;
-}
-
 /* The queue's poll counters, read together. */
 struct poll_counts {
 	long long hits, misses, ns, kicks, signals, wakeups, stalls;
@@ -168,13 +106,13 @@ struct poll_counts {
 
 static int read_counts(const char *ifname, struct poll_counts *c)
 {
-	c->hits = ethtool_stat(ifname, "q0_busy_poll_hits");
-	c->misses = ethtool_stat(ifname, "q0_busy_poll_misses");
-	c->ns = ethtool_stat(ifname, "q0_busy_poll_ns");
-	c->kicks = ethtool_stat(ifname, "q0_kicks");
-	c->signals = ethtool_stat(ifname, "q0_signals");
-	c->wakeups = ethtool_stat(ifname, "q0_wakeups");
-	c->stalls = ethtool_stat(ifname, "q0_stalls");
+	c->hits = vdrv_ethtool_stat(ifname, "q0_busy_poll_hits");
+	c->misses = vdrv_ethtool_stat(ifname, "q0_busy_poll_misses");
+	c->ns = vdrv_ethtool_stat(ifname, "q0_busy_poll_ns");
+	c->kicks = vdrv_ethtool_stat(ifname, "q0_kicks");
+	c->signals = vdrv_ethtool_stat(ifname, "q0_signals");
+	c->wakeups = vdrv_ethtool_stat(ifname, "q0_wakeups");
+	c->stalls = vdrv_ethtool_stat(ifname, "q0_stalls");
 	if (c->hits < 0 || c->misses < 0 || c->ns < 0 || c->kicks < 0 ||
 	    c->signals < 0 || c->wakeups < 0 || c->stalls < 0)
 		return -ENOENT;
@@ -392,24 +330,44 @@ FIXTURE_TEARDOWN(bp)
 		vtest_env_down(&self->e);
 }
 
-/* Worker pid from queues/0/@file, checked against its thread name. */
-static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
-		      const char *file, const char *prefix)
+/* The name of the worker of direction @dir ("tx" or "rx") attached to
+ * queue @q of the device with index @ifindex.
+ */
+static void worker_name(char *buf, size_t len, const char *dir, int ifindex,
+			unsigned int q)
 {
-	char comm[32], want[32], p[64];
-	long pid = xt_num(ifname, file);
+	vdrv_xtap_worker_name(buf, len, dir, ifindex, q);
+}
 
+/* The name of thread @pid, or "" when there is none. */
+static void thread_name(long pid, char *buf, size_t len)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
+	if (vdrv_read_file(p, buf, len))
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * Worker pid from queues/0/@dir_pid of @ifname, checked against its
+ * thread name: the worker of queue 0 of @ifindex.
+ */
+static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
+			 int ifindex, const char *dir)
+{
+	char comm[64], want[32], file[32];
+	long pid;
+
+	snprintf(file, sizeof(file), "queues/0/%s_pid", dir);
+	pid = xt_num(ifname, file);
 	if (pid <= 0) {
 		TH_LOG("%s: %ld", file, pid);
 		return -1;
 	}
-	snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
-	if (vdrv_read_file(p, comm, sizeof(comm))) {
-		TH_LOG("no thread %ld", pid);
-		return -1;
-	}
-	comm[strcspn(comm, "\n")] = 0;
-	snprintf(want, sizeof(want), "%s-%d", prefix, (int)getpid());
+	thread_name(pid, comm, sizeof(comm));
+	worker_name(want, sizeof(want), dir, ifindex, 0);
 	if (strcmp(comm, want)) {
 		TH_LOG("%s is %ld, named \"%s\", not \"%s\"", file, pid, comm,
 		       want);
@@ -419,10 +377,11 @@ static int worker_pid(struct __test_metadata *_metadata, const char *ifname,
 }
 
 /* Pin both workers to CPU 1 (when there is one) through their sysfs pids. */
-static void pin_workers(struct __test_metadata *_metadata, const char *ifname)
+static void pin_workers(struct __test_metadata *_metadata, const char *ifname,
+			int ifindex)
 {
-	int tx = worker_pid(_metadata, ifname, "queues/0/tx_pid", "xtap-tx");
-	int rx = worker_pid(_metadata, ifname, "queues/0/rx_pid", "xtap-rx");
+	int tx = worker_pid(_metadata, ifname, ifindex, "tx");
+	int rx = worker_pid(_metadata, ifname, ifindex, "rx");
 
 	ASSERT_LT(0, tx);
 	ASSERT_LT(0, rx);
@@ -488,8 +447,8 @@ TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 	int tx, rx;
 
 	ASSERT_TRUE(xt_exists(ifn, "queues/0"));
-	tx = worker_pid(_metadata, ifn, "queues/0/tx_pid", "xtap-tx");
-	rx = worker_pid(_metadata, ifn, "queues/0/rx_pid", "xtap-rx");
+	tx = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
 	ASSERT_LT(0, tx);
 	ASSERT_LT(0, rx);
 	EXPECT_NE(tx, rx);
@@ -532,6 +491,73 @@ TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 }
 
 /*
+ * Worker names follow the queue: attached to queue 0 of another device,
+ * the pair's workers are new threads named after that device (the old
+ * ones are gone), placed where the old ones were pinned; attached back,
+ * the names (and new threads) are the first device's again, and traffic
+ * wakes them (kicks and queue wake-ups reach the new threads).
+ */
+TEST_F_TIMEOUT(bp, worker_named_after_queue, 120)
+{
+	const char *ifn = self->e.be.ifname;
+	int tx, rx, tx2, rx2, tx3, rx3, cpu;
+	struct vdrv_backend be2;
+	char name[IFNAMSIZ], comm[64], want[32], cpus[64];
+
+	tx = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
+	ASSERT_LT(0, tx);
+	ASSERT_LT(0, rx);
+	cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	ASSERT_EQ(0, pin(tx, cpu));
+	ASSERT_EQ(0, pin(rx, cpu));
+
+	snprintf(name, sizeof(name), "xbn%d", (int)(getpid() % 100000));
+	ASSERT_EQ(0, vdrv_backend_create(&be2, VDRV_XTAP, name,
+					 VDRV_BE_NO_VHOST));
+	ASSERT_EQ(0, vdrv_detach(&self->e.d));
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_RX, be2.tap_fd));
+	ASSERT_EQ(0, vdrv_set_backend(&self->e.d, VDRV_TX, be2.tap_fd));
+	EXPECT_FALSE(xt_exists(ifn, "queues/0"));
+	tx2 = worker_pid(_metadata, name, be2.ifindex, "tx");
+	rx2 = worker_pid(_metadata, name, be2.ifindex, "rx");
+	EXPECT_LT(0, tx2);
+	EXPECT_LT(0, rx2);
+	EXPECT_NE(tx, tx2);
+	EXPECT_NE(rx, rx2);
+	/* the threads it replaced are gone */
+	thread_name(tx, comm, sizeof(comm));
+	worker_name(want, sizeof(want), "tx", self->e.be.ifindex, 0);
+	EXPECT_STRNE(want, comm);
+	thread_name(rx, comm, sizeof(comm));
+	worker_name(want, sizeof(want), "rx", self->e.be.ifindex, 0);
+	EXPECT_STRNE(want, comm);
+	/* the pinning carried over */
+	snprintf(want, sizeof(want), "%d", cpu);
+	if (tx2 > 0) {
+		ASSERT_EQ(0, allowed_cpus(tx2, cpus, sizeof(cpus)));
+		EXPECT_STREQ(want, cpus);
+	}
+	if (rx2 > 0) {
+		ASSERT_EQ(0, allowed_cpus(rx2, cpus, sizeof(cpus)));
+		EXPECT_STREQ(want, cpus);
+	}
+
+	/* back on the first device: its names again, new threads, working */
+	ASSERT_EQ(0, vdrv_detach(&self->e.d));
+	ASSERT_EQ(0, vdrv_attach(&self->e.d, self->e.be.tap_fd));
+	vdrv_backend_destroy(&be2);
+	tx3 = worker_pid(_metadata, ifn, self->e.be.ifindex, "tx");
+	rx3 = worker_pid(_metadata, ifn, self->e.be.ifindex, "rx");
+	ASSERT_LT(0, tx3);
+	ASSERT_LT(0, rx3);
+	EXPECT_NE(tx2, tx3);
+	EXPECT_NE(rx2, rx3);
+	recv_frames(_metadata, self, 8);
+	send_frames(_metadata, self, 8);
+}
+
+/*
  * Deleting the device while the guest is attached removes the whole
  * directory; the vhost fd still closes cleanly afterwards.
  */
@@ -564,7 +590,7 @@ TEST_F_TIMEOUT(bp, off_never_polls, 120)
 	struct poll_counts a, b;
 	uint64_t kicks;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "off"));
 	send_frames(_metadata, self, 2);
 	usleep(SETTLE_US);
@@ -601,7 +627,7 @@ TEST_F_TIMEOUT(bp, fixed_always_polls, 120)
 	struct poll_counts a, b;
 	uint64_t kicks, saved;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "fixed"));
 	EXPECT_EQ(LONG_US, xt_num(ifn, "queues/0/busy_poll_window_us"));
@@ -634,7 +660,7 @@ TEST_F_TIMEOUT(bp, vhost_mode_follows_the_guest, 120)
 	const char *ifn = self->e.be.ifname;
 	struct poll_counts a, b;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	send_frames(_metadata, self, 2);
 	usleep(SETTLE_US);
 	ASSERT_EQ(0, read_counts(ifn, &a));
@@ -662,7 +688,7 @@ TEST_F_TIMEOUT(bp, adaptive_grows_and_shrinks, 120)
 	long win, max_win = 0;
 	unsigned int i;
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "adaptive"));
 	ASSERT_EQ(0, read_counts(ifn, &a));
@@ -700,6 +726,40 @@ TEST_F_TIMEOUT(bp, adaptive_grows_and_shrinks, 120)
 }
 
 /*
+ * adaptive, sparse request/response with both workers on one CPU: the
+ * guest's frame, the host's answer, then a pause of three ceilings.  The
+ * TX worker's own next work always comes after the ceiling (its own
+ * window stays 0), but the answer comes within it and has to wake the RX
+ * worker: the TX worker learns to wait for it (its window for the pair's
+ * work) and then delivers the answers itself: busy_poll_pair_runs moves
+ * and the window is not 0.  With one window judged by the own ring's work
+ * alone it would never spin here.
+ */
+TEST_F_TIMEOUT(bp, adaptive_serves_the_pair, 120)
+{
+	const char *ifn = self->e.be.ifname;
+	long long runs0, runs1;
+	unsigned int i;
+
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
+	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
+	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "adaptive"));
+	runs0 = vdrv_ethtool_stat(ifn, "q0_busy_poll_pair_runs");
+	ASSERT_LE(0, runs0);
+	for (i = 0; i < PAIR_N; i++) {
+		send_frames(_metadata, self, 1);
+		recv_frames(_metadata, self, 1);
+		usleep(3 * LONG_US);
+	}
+	EXPECT_LT(0, xt_num(ifn, "queues/0/busy_poll_window_us"));
+	usleep(SETTLE_US);
+	runs1 = vdrv_ethtool_stat(ifn, "q0_busy_poll_pair_runs");
+	TH_LOG("%lld runs for the pair in %u round trips", runs1 - runs0,
+	       PAIR_N);
+	EXPECT_LT(runs0, runs1) TH_LOG("the pair was never served");
+}
+
+/*
  * Switching modes under traffic, both directions: nothing is lost or
  * reordered, and each mode's polling shows in the counters.
  */
@@ -712,7 +772,7 @@ TEST_F_TIMEOUT(bp, live_switching, 120)
 	unsigned int i;
 	char buf[16];
 
-	pin_workers(_metadata, ifn);
+	pin_workers(_metadata, ifn, self->e.be.ifindex);
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_us", "10000"));
 	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", modes[i]));

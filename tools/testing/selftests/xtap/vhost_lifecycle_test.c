@@ -471,9 +471,9 @@ TEST_F_TIMEOUT(lc, owner_killed_mid_traffic, 120)
 		waitpid(pid, &status, 0);
 		ASSERT_EQ((int)sizeof(ifindex), ret) TH_LOG("child setup failed");
 	}
-	snprintf(comm, sizeof(comm), "xtap-tx-%d", pid);
+	vdrv_xtap_worker_name(comm, sizeof(comm), "tx", ifindex, 0);
 	EXPECT_EQ(1, vdrv_threads_named(comm, NULL, 0));
-	snprintf(comm, sizeof(comm), "xtap-rx-%d", pid);
+	vdrv_xtap_worker_name(comm, sizeof(comm), "rx", ifindex, 0);
 	EXPECT_EQ(1, vdrv_threads_named(comm, NULL, 0));
 	usleep(500000);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
@@ -481,7 +481,7 @@ TEST_F_TIMEOUT(lc, owner_killed_mid_traffic, 120)
 	ASSERT_TRUE(WIFSIGNALED(status));
 
 	EXPECT_EQ(0, vdrv_threads_named(comm, NULL, 0));
-	snprintf(comm, sizeof(comm), "xtap-tx-%d", pid);
+	vdrv_xtap_worker_name(comm, sizeof(comm), "tx", ifindex, 0);
 	EXPECT_EQ(0, vdrv_threads_named(comm, NULL, 0));
 	ASSERT_EQ(0, vdrv_rtnl_dellink(ifindex));
 	deadline = vtest_now_ms() + WAIT_MS;

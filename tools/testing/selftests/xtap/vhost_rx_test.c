@@ -95,7 +95,7 @@ TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
 	unsigned int i;
 	int pid, ret, fd;
 
-	snprintf(comm, sizeof(comm), "xtap-rx-%d", getpid());
+	vdrv_xtap_worker_name(comm, sizeof(comm), "rx", self->e.be.ifindex, 0);
 	ASSERT_EQ(1, vdrv_threads_named(comm, &pid, 1))
 		TH_LOG("not exactly one thread %s", comm);
 	/* the stall watchdog would wake the worker every period: off */

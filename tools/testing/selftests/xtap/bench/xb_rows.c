@@ -232,17 +232,6 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	ret = vdrv_setup(&e->d, e->be.vhost_fd);
 	if (ret)
 		goto err;
-	/* SET_OWNER started the workers */
-	what = "find worker threads";
-	ret = xb_find_workers(e);
-	if (ret <= 0) {
-		ret = ret ? ret : -ESRCH;
-		goto err;
-	}
-	what = "pin worker threads";
-	ret = xb_pin_workers(e, c->one_cpu ? o->guest_cpu : o->worker_cpu);
-	if (ret)
-		goto err;
 	what = "TUNSETVNETHDRSZ";
 	ret = vdrv_backend_set_hdr_len(&e->be, vdrv_sock_hdr_len(&e->d));
 	if (ret)
@@ -281,6 +270,19 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	}
 	what = "VHOST_NET_SET_BACKEND";
 	ret = vdrv_attach(&e->d, e->be.tap_fd);
+	if (ret)
+		goto err;
+	/* SET_OWNER started the workers; xtap's are renamed (new threads)
+	 * when their queue is attached
+	 */
+	what = "find worker threads";
+	ret = xb_find_workers(e);
+	if (ret <= 0) {
+		ret = ret ? ret : -ESRCH;
+		goto err;
+	}
+	what = "pin worker threads";
+	ret = xb_pin_workers(e, c->one_cpu ? o->guest_cpu : o->worker_cpu);
 	if (ret)
 		goto err;
 	what = "RX fill";
@@ -844,6 +846,7 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	uint8_t f[XB_F64], msg[XB_F64 - 14 - 20 - 8], in[256];
 	struct timespec gap = { .tv_nsec = e->gap_us * 1000L };
 	uint64_t gpa, bytes = 0, reqs = 0, rt0 = 0;
+	long long spin0 = -1, spin1;
 	double t0, *s;
 	struct xb_window w;
 	size_t ns = 0;
@@ -863,8 +866,12 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	gpa = vdrv_gpa(&e->d, buf);
 	xb_window_init(&w, o, "rx_packets");
 	while (xb_window_tick(&w, e, reqs, 0, r)) {
-		if (w.open && !rt0)
+		if (w.open && !rt0) {
 			rt0 = xb_workers_runtime_ns(e);
+			if (e->runtime_cpu && e->kind == VDRV_XTAP)
+				spin0 = vdrv_ethtool_stat(e->be.ifname,
+							  "q0_busy_poll_ns");
+		}
 		if (e->gap_us)
 			nanosleep(&gap, NULL);
 		t0 = xb_now();
@@ -914,6 +921,11 @@ static int xb_run_rr(struct xb_env *e, const struct xb_opts *o,
 	/* spins of tens of microseconds escape the tick-sampled utime */
 	if (e->runtime_cpu)
 		r->cpu_ns = xb_workers_runtime_ns(e) - rt0;
+	if (spin0 >= 0) {
+		spin1 = vdrv_ethtool_stat(e->be.ifname, "q0_busy_poll_ns");
+		if (spin1 >= spin0)
+			r->spin_ns = spin1 - spin0;
+	}
 	if (!ret) {
 		qsort(s, ns, sizeof(*s), xb_cmp_double);
 		r->value = xb_pct(s, ns, 0.50);

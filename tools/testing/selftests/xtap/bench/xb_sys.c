@@ -65,27 +65,30 @@ int xb_pin_self(int cpu)
 
 /**
  * xb_find_workers() - find the worker threads of @e's backend
- * @e: environment (after VHOST_SET_OWNER by this process)
+ * @e: environment (attached by this process)
  *
  * Upstream vhost-net runs one kernel thread "vhost-<owner pid>" per device;
- * xtap one per virtqueue, "xtap-rx-<owner pid>" and "xtap-tx-<owner pid>"
- * (drivers/net/xtap/vhost.c).
+ * xtap one per virtqueue, named "xtap-rx-<ifindex>q<queue>" and
+ * "xtap-tx-<ifindex>q<queue>" once attached (drivers/net/xtap/vhost.c).
  *
  * Return: the number found, or -errno.
  */
 int xb_find_workers(struct xb_env *e)
 {
-	static const char * const fmt[][2] = {
-		[VDRV_UPSTREAM] = { "vhost-%d" },
-		[VDRV_XTAP] = { "xtap-rx-%d", "xtap-tx-%d" },
-	};
+	static const char * const dirs[] = { "rx", "tx" };
 	unsigned int i, room;
 	char comm[32];
 	int n;
 
 	e->nworkers = 0;
-	for (i = 0; i < 2 && fmt[e->kind][i]; i++) {
-		snprintf(comm, sizeof(comm), fmt[e->kind][i], getpid());
+	for (i = 0; i < 2; i++) {
+		if (e->kind == VDRV_XTAP)
+			vdrv_xtap_worker_name(comm, sizeof(comm), dirs[i],
+					      e->be.ifindex, 0);
+		else if (i)
+			break;
+		else
+			snprintf(comm, sizeof(comm), "vhost-%d", getpid());
 		room = XB_MAX_WORKERS - e->nworkers;
 		n = vdrv_threads_named(comm, e->workers + e->nworkers, room);
 		if (n < 0)

@@ -9,7 +9,7 @@
  * "@@xbench-table-begin@@" and "@@xbench-table-end@@" (bench/run.sh copies
  * it out of the VM).
  *
- *   xbench [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND]
+ *   xbench [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW[,ROW...]] [-b BACKEND]
  *          [--smoke] [--list]
  *
  * --smoke: one round with tiny windows (the test suite's check that every
@@ -41,9 +41,31 @@ struct xb_cell {
 
 static struct xb_cell (*xb_res)[XB_BACKENDS][XB_MAX_ROUNDS];
 
+/* -o: a comma-separated list; a row whose id contains one of them runs
+ * ("=ID": whose id is ID).
+ */
 static bool xb_row_selected(const struct xb_row *row, const struct xb_opts *o)
 {
-	return !o->only || strstr(row->id, o->only);
+	const char *p = o->only, *comma;
+	char part[64];
+	size_t len;
+
+	if (!p)
+		return true;
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len && len < sizeof(part)) {
+			memcpy(part, p, len);
+			part[len] = 0;
+			if (part[0] == '=' ? !strcmp(row->id, part + 1) :
+			    !!strstr(row->id, part))
+				return true;
+		}
+		if (!comma)
+			return false;
+		p = comma + 1;
+	}
 }
 
 static bool xb_row_na(const struct xb_row *row, enum vdrv_kind kind)
@@ -71,13 +93,16 @@ static void xb_print_raw(const struct xb_row *row, enum vdrv_kind kind,
 		printf("value=%.6g", r->value);
 		if (row->unit == XB_USEC)
 			printf(" p99=%.6g p999=%.6g", r->p99, r->p999);
-		printf(" packets=%llu bytes=%llu cpu_ns=%llu host=%llu stalls=%llu lost=%llu\n",
+		printf(" packets=%llu bytes=%llu cpu_ns=%llu host=%llu stalls=%llu lost=%llu",
 		       (unsigned long long)r->packets,
 		       (unsigned long long)r->bytes,
 		       (unsigned long long)r->cpu_ns,
 		       (unsigned long long)r->host_pkts,
 		       (unsigned long long)r->stalls,
 		       (unsigned long long)r->lost);
+		if (r->spin_ns)
+			printf(" spin_ns=%llu", (unsigned long long)r->spin_ns);
+		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -342,7 +367,7 @@ static void xb_table(const struct xb_opts *o)
 			}
 	}
 	printf("\nxtap/upstream is the ratio of the medians; the per-round ratio pairs the two measurements of each round (taken back to back).\n");
-	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<pid> and xtap-tx-<pid>) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
+	printf("\nWorker CPU is utime+stime of the backend's worker threads (upstream: vhost-<pid>; xtap: xtap-rx-<ifindex>q0 and xtap-tx-<ifindex>q0) over the window, per frame (per request for request/response; ″: see the p50 line).\n");
 	if (xb_spread)
 		printf("\n†: the slowest and the fastest round differ more than %.0f×; the VM's vCPUs are host threads and the host's load changed.\n",
 		       XB_SPREAD);
@@ -358,7 +383,7 @@ static void xb_table(const struct xb_opts *o)
 static void xb_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND] [-g GUEST_CPU] [-c WORKER_CPU] [-v] [--smoke] [--list]\n",
+		"usage: %s [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW[,ROW...]] [-b BACKEND] [-g GUEST_CPU] [-c WORKER_CPU] [-v] [--smoke] [--list]\n",
 		argv0);
 	exit(2);
 }

@@ -48,7 +48,8 @@ enum xb_unit {
  * @warm: seconds of warm-up before each measurement window
  * @secs: seconds of each measurement window
  * @smoke: tiny run for the test suite
- * @only: run only rows whose id contains this string (NULL: all)
+ * @only: run only rows whose id contains this string, or one of these
+ *	comma-separated strings ("=ID": whose id is ID; NULL: all)
  * @backend: run only this backend ("xtap" or "upstream"; NULL: both)
  * @guest_cpu: CPU of the driver (and of the host-side sender/responder)
  * @worker_cpu: CPU of the backend's worker threads
@@ -78,6 +79,9 @@ struct xb_opts {
  *	delta over the window: a cross-check of @packets
  * @stalls: waits that ran into their safety timeout
  * @lost: frames sent but never delivered (RX rows)
+ * @spin_ns: xtap request/response rows with a busy_poll_mode: time the
+ *	workers spent busy polling in the window (ethtool -S
+ *	q0_busy_poll_ns), else 0
  * @na: not measurable for this backend (the reason is in the row)
  */
 struct xb_result {
@@ -90,6 +94,7 @@ struct xb_result {
 	uint64_t host_pkts;
 	uint64_t stalls;
 	uint64_t lost;
+	uint64_t spin_ns;
 	bool na;
 };
 

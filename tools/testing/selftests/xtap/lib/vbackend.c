@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <net/if.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
@@ -689,6 +691,93 @@ int vdrv_pkt_recv(int fd, void *buf, size_t cap, int timeout_ms)
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+/**
+ * vdrv_ethtool_stat() - one counter of ethtool -S
+ * @ifname: the interface
+ * @name: the counter's name, e.g. "q0_kicks"
+ *
+ * Return: its value, or -errno (-ENOENT: no such counter).
+ */
+long long vdrv_ethtool_stat(const char *ifname, const char *name)
+{
+	struct ethtool_sset_info *sset;
+	struct ethtool_gstrings *strs = NULL;
+	struct ethtool_stats *st = NULL;
+	long long ret = -ENOENT;
+	struct ifreq ifr = {};
+	unsigned int n, i;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sset = calloc(1, sizeof(*sset) + sizeof(__u32));
+	if (!sset) {
+		close(fd);
+		return -ENOMEM;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sset->cmd = ETHTOOL_GSSET_INFO;
+	sset->sset_mask = 1ULL << ETH_SS_STATS;
+	ifr.ifr_data = (void *)sset;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	n = sset->data[0];
+	strs = calloc(1, sizeof(*strs) + (size_t)n * ETH_GSTRING_LEN);
+	st = calloc(1, sizeof(*st) + (size_t)n * sizeof(__u64));
+	if (!strs || !st) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	strs->cmd = ETHTOOL_GSTRINGS;
+	strs->string_set = ETH_SS_STATS;
+	strs->len = n;
+	ifr.ifr_data = (void *)strs;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	st->cmd = ETHTOOL_GSTATS;
+	st->n_stats = n;
+	ifr.ifr_data = (void *)st;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!strncmp((char *)strs->data + i * ETH_GSTRING_LEN, name,
+			     ETH_GSTRING_LEN)) {
+			ret = (long long)st->data[i];
+			break;
+		}
+	}
+out:
+	free(st);
+	free(strs);
+	free(sset);
+	close(fd);
+	return ret;
+}
+
+/**
+ * vdrv_xtap_worker_name() - the name of an attached xtap worker thread
+ * @buf: receives the name
+ * @len: size of @buf
+ * @dir: "rx" or "tx" (the guest's side)
+ * @ifindex: the device of the queue the virtqueue is attached to
+ * @queue: that queue's index when it was attached
+ *
+ * xtap names a worker "xtap-<dir>-<owner pid>" at VHOST_SET_OWNER and
+ * "xtap-<dir>-<ifindex>q<queue>" once its virtqueue is attached.
+ */
+void vdrv_xtap_worker_name(char *buf, size_t len, const char *dir,
+			   int ifindex, unsigned int queue)
+{
+	snprintf(buf, len, "xtap-%s-%dq%u", dir, ifindex, queue);
 }
 
 /**

@@ -124,6 +124,12 @@ int vdrv_rtnl_talk(struct nlmsghdr *nh);
 
 /* Threads by name, e.g. the backends' workers (xtap-rx-<pid>, vhost-<pid>). */
 int vdrv_threads_named(const char *comm, int *pids, int max);
+/* Name of an attached xtap worker: dir "rx" or "tx", the queue's device and
+ * index (drivers/net/xtap/vhost.c).
+ */
+void vdrv_xtap_worker_name(char *buf, size_t len, const char *dir,
+			   int ifindex, unsigned int queue);
+long long vdrv_ethtool_stat(const char *ifname, const char *name);
 int vdrv_read_file(const char *path, char *buf, size_t len);
 
 /* Host side of the traffic: AF_PACKET sockets bound to the interface. */

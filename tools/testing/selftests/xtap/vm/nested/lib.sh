@@ -245,14 +245,16 @@ nested_qemu() {
 }
 
 # Kernel threads named after QEMU's pid ("vhost-PID" for vhost-net,
-# "xtap-rx-PID"/"xtap-tx-PID" for xtap) are its vhost workers: note the CPU
-# time each has used, as they end with QEMU.
+# "xtap-rx-PID"/"xtap-tx-PID" for xtap until attached) and xtap's attached
+# workers ("xtap-rx-IFINDEXqN"/"xtap-tx-IFINDEXqN": QEMU is the only vhost
+# user here) are its vhost workers: note the CPU time each has used, as
+# they end with QEMU.
 nested_sample_workers() {
 	local p st comm
 	for p in /proc/[0-9]*; do
 		read -r comm 2>/dev/null < "$p/comm" || continue
 		case $comm in
-		*-"$NL_QPID") ;;
+		*-"$NL_QPID" | xtap-[rt]x-[0-9]*q[0-9]*) ;;
 		*) continue ;;
 		esac
 		read -r -a st 2>/dev/null < "$p/stat" || continue
