@@ -12,6 +12,9 @@
  *   xbench [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND]
  *          [--smoke] [--list]
  *
+ * -o ROW: rows whose id contains ROW; a comma-separated list of such
+ * patterns, each ending in '$' to ask for that exact id.
+ *
  * --smoke: one round with tiny windows (the test suite's check that every
  * row still produces a number); --list: the row/backend pairs that must
  * produce a positive number.  Exit status: 0, 1 when a measurement failed,
@@ -41,9 +44,34 @@ struct xb_cell {
 
 static struct xb_cell (*xb_res)[XB_BACKENDS][XB_MAX_ROUNDS];
 
+/*
+ * -o is a comma-separated list of patterns: a row is selected when its id
+ * contains one of them, or equals one that ends with '$' ("tx64_drop$"
+ * leaves tx64_drop_wd_off out).
+ */
 static bool xb_row_selected(const struct xb_row *row, const struct xb_opts *o)
 {
-	return !o->only || strstr(row->id, o->only);
+	const char *p = o->only, *end;
+	size_t len, idlen = strlen(row->id);
+	char pat[64];
+
+	if (!p)
+		return true;
+	for (; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ',');
+		len = end - p;
+		if (!len || len >= sizeof(pat))
+			continue;
+		memcpy(pat, p, len);
+		pat[len] = 0;
+		if (pat[len - 1] == '$') {
+			if (len - 1 == idlen && !strncmp(row->id, pat, idlen))
+				return true;
+		} else if (strstr(row->id, pat)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool xb_row_na(const struct xb_row *row, enum vdrv_kind kind)
