@@ -57,7 +57,7 @@ for be in "$@"; do
 	echo "## worker threads: $comms"
 	echo "## stages (share of the worker threads' samples)"
 	perf script -i "$data" --comms "$comms" -F comm,ip,sym 2>/dev/null |
-		awk -f stages.awk
+		awk -f bench/stages.awk
 	echo "## self"
 	perf report -i "$data" --stdio --no-children --comms "$comms" \
 		--sort sym -g none --percent-limit "$limit" 2>/dev/null |
