@@ -195,6 +195,9 @@ static int xb_nic_setup(struct xb_env *e)
 	char cmd[160];
 	int i, ret;
 
+	/* The runner's VM does not load virtio_net by itself. */
+	if (system("modprobe -q virtio_net") < 0)
+		return -errno;
 	for (i = 0; i < 2; i++) {
 		ret = xb_if_by_mac(xb_hub_mac[i], e->nic[i]);
 		if (ret) {
