@@ -10,7 +10,7 @@ PKGS="make gcc libc6-dev linux-libc-dev kmod cpio xz-utils bc
 qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1
 busybox-static clang llvm libbpf-dev bpftool iproute2 ethtool iputils-ping
 sparse shellcheck python3 procps flex bison libelf-dev libssl-dev
-rsync"
+rsync linux-perf"
 
 missing=""
 for p in $PKGS; do

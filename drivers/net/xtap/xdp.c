@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/checksum.h>
 #include <net/xdp.h>
 #include <trace/events/xdp.h>
 
@@ -133,6 +134,103 @@ int xtap_xdp_bpf(struct net_device *dev, struct netdev_bpf *bpf)
 	}
 }
 
+/* References the allocator takes on a page: more than it can cut from it. */
+#define XTAP_FRAG_BIAS		((PAGE_SIZE << XTAP_FRAG_ORDER) + 1)
+
+/* Take page @i out of the used-up pages of @f. */
+static void xtap_frag_old_del(struct xtap_frag *f, unsigned int i)
+{
+	f->nold--;
+	memmove(&f->old[i], &f->old[i + 1], (f->nold - i) * sizeof(f->old[0]));
+	memmove(&f->old_bias[i], &f->old_bias[i + 1],
+		(f->nold - i) * sizeof(f->old_bias[0]));
+}
+
+/* A used-up page whose buffers have all come back, its reference count
+ * now XTAP_FRAG_BIAS; NULL if there is none.
+ */
+static struct page *xtap_frag_reuse(struct xtap_frag *f)
+{
+	unsigned int i, bias;
+	struct page *page;
+
+	for (i = 0; i < f->nold; i++) {
+		page = f->old[i];
+		bias = f->old_bias[i];
+		if (page_ref_count(page) != bias)
+			continue;
+		xtap_frag_old_del(f, i);
+		/* Only at 0 is no reference left but ours; a speculative
+		 * one taken meanwhile keeps the page, and its holder frees
+		 * it once we are gone.
+		 */
+		if (!page_ref_sub_and_test(page, bias))
+			return NULL;
+		set_page_count(page, XTAP_FRAG_BIAS);
+		return page;
+	}
+	return NULL;
+}
+
+/* Move the current page of @f to the used-up ones, giving up the oldest
+ * of those when there is no room.
+ */
+static void xtap_frag_retire(struct xtap_frag *f)
+{
+	if (f->nold == XTAP_FRAG_KEEP) {
+		__page_frag_cache_drain(f->old[0], f->old_bias[0]);
+		xtap_frag_old_del(f, 0);
+	}
+	f->old[f->nold] = f->page;
+	f->old_bias[f->nold] = f->bias;
+	f->nold++;
+	f->page = NULL;
+}
+
+/* Cut @size bytes (at most a page) from @f; free them with
+ * page_frag_free().  Returns NULL when no page can be had.
+ */
+static void *xtap_frag_alloc(struct xtap_frag *f, unsigned int size)
+{
+	struct page *page;
+	void *va;
+
+	if (f->page && f->offset + size > page_size(f->page))
+		xtap_frag_retire(f);
+	if (!f->page) {
+		page = xtap_frag_reuse(f);
+		if (!page) {
+			page = alloc_pages(GFP_KERNEL | __GFP_COMP |
+					   __GFP_NOWARN | __GFP_NORETRY |
+					   __GFP_NOMEMALLOC, XTAP_FRAG_ORDER);
+			if (!page)
+				page = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+			if (!page)
+				return NULL;
+			page_ref_add(page, XTAP_FRAG_BIAS - 1);
+		}
+		f->page = page;
+		f->bias = XTAP_FRAG_BIAS;
+		f->offset = 0;
+	}
+	va = page_address(f->page) + f->offset;
+	f->offset += size;
+	f->bias--;
+	return va;
+}
+
+/* Give up every page of @f (each is freed when its last buffer is). */
+static void xtap_frag_drain(struct xtap_frag *f)
+{
+	if (f->page)
+		__page_frag_cache_drain(f->page, f->bias);
+	f->page = NULL;
+	while (f->nold) {
+		f->nold--;
+		__page_frag_cache_drain(f->old[f->nold], f->old_bias[f->nold]);
+	}
+}
+
 /**
  * xtap_write_batch_alloc() - allocate an empty write batch
  *
@@ -161,16 +259,14 @@ void xtap_write_batch_free(struct xtap_write_batch *wb)
 	if (!wb)
 		return;
 	WARN_ON_ONCE(wb->n || !list_empty(&wb->skbs));
-	if (wb->frag.va)
-		__page_frag_cache_drain(virt_to_head_page(wb->frag.va),
-					wb->frag.pagecnt_bias);
+	xtap_frag_drain(&wb->frag);
 	kvfree(wb);
 }
 
 /* Counters of one batch run, added to the slot once. */
 struct xtap_xdp_count {
 	u32 pass, drop, tx, tx_err, redirect, redirect_err, aborted;
-	u32 pkts, nomem;
+	u32 pkts, nomem, malformed;
 	u64 bytes;
 };
 
@@ -185,6 +281,7 @@ static void xtap_xdp_count_add(struct xtap_dev *xt, unsigned int slot,
 	u64_stats_add(&st->v[XTAP_STAT_RX_PACKETS], c->pkts);
 	u64_stats_add(&st->v[XTAP_STAT_RX_BYTES], c->bytes);
 	u64_stats_add(&st->v[XTAP_STAT_RX_DROP_NOMEM], c->nomem);
+	u64_stats_add(&st->v[XTAP_STAT_RX_DROP_MALFORMED], c->malformed);
 	u64_stats_inc(&st->v[XTAP_STAT_RX_BATCHES]);
 	u64_stats_add(&st->v[XTAP_STAT_RX_BATCH_FRAMES], n);
 	if (prog) {
@@ -236,9 +333,9 @@ static void xtap_xdp_build_skbs(struct xtap_dev *xt, unsigned int slot,
 				struct xtap_write_batch *wb, unsigned int n,
 				struct xtap_xdp_count *c)
 {
+	unsigned int i, k, len;
 	struct sk_buff *skb;
 	struct xdp_buff *xdp;
-	unsigned int i, len;
 
 	if (unlikely(xdp_alloc_skb_bulk(wb->heads, n, GFP_ATOMIC))) {
 		for (i = 0; i < n; i++)
@@ -257,6 +354,15 @@ static void xtap_xdp_build_skbs(struct xtap_dev *xt, unsigned int slot,
 		__skb_put(skb, len);
 		if (xdp->data_meta < xdp->data)
 			skb_metadata_set(skb, xdp->data - xdp->data_meta);
+		/* What virtio_net_hdr_to_skb() does for such a header. */
+		k = xdp - wb->xdp;
+		if (wb->csum_start[k] != XTAP_XDP_NO_CSUM &&
+		    unlikely(!skb_partial_csum_set(skb, wb->csum_start[k],
+						   wb->csum_off[k]))) {
+			kfree_skb(skb);
+			c->malformed++;
+			continue;
+		}
 		skb->protocol = eth_type_trans(skb, xt->dev);
 		skb_reset_network_header(skb);
 		skb_record_rx_queue(skb, slot);
@@ -264,6 +370,28 @@ static void xtap_xdp_build_skbs(struct xtap_dev *xt, unsigned int slot,
 		c->pkts++;
 		c->bytes += len;
 	}
+}
+
+/* A frame that asked for a checksum meets a program attached after it
+ * was written (the others take the skb path, through generic XDP): the
+ * program and whoever it sends the frame to get it complete.  Fold the
+ * sum of the bytes from csum_start on (the field holds the pseudo-header
+ * sum) into the field at csum_offset, as skb_checksum_help() does.
+ */
+static void xtap_xdp_csum_help(struct xtap_write_batch *wb, unsigned int k)
+{
+	struct xdp_buff *xdp = &wb->xdp[k];
+	unsigned int start = wb->csum_start[k], off = wb->csum_off[k];
+	unsigned int len = xdp->data_end - xdp->data;
+	__sum16 *field;
+
+	wb->csum_start[k] = XTAP_XDP_NO_CSUM;
+	/* Checked when the frame was written, and nothing moved since. */
+	if (WARN_ON_ONCE(start + off + sizeof(__sum16) > len))
+		return;
+	field = xdp->data + start + off;
+	*field = csum_fold(csum_partial(xdp->data + start, len - start, 0)) ?:
+		 CSUM_MANGLED_0;
 }
 
 /* Run the program on every buffer of @wb and act on the verdicts.  Called
@@ -290,6 +418,8 @@ static void xtap_xdp_run(struct xtap_queue *q, struct xtap_dev *xt,
 			wb->pass[npass++] = xdp;
 			continue;
 		}
+		if (unlikely(wb->csum_start[i] != XTAP_XDP_NO_CSUM))
+			xtap_xdp_csum_help(wb, i);
 		act = bpf_prog_run_xdp(prog, xdp);
 		switch (act) {
 		case XDP_PASS:
@@ -369,14 +499,32 @@ static void xtap_xdp_run_pending(struct xtap_queue *q,
 	local_bh_enable();
 }
 
-/* Does the vnet header @hdr ask for nothing an XDP buffer cannot carry? */
-static bool xtap_xdp_hdr_plain(const struct virtio_net_hdr *hdr, size_t len)
+/* Can a frame of @len bytes with the vnet header @hdr take an XDP
+ * buffer?  Not when it asks for segmentation, nor for a checksum while a
+ * program is attached (@prog): generic XDP runs the program on its skb,
+ * CHECKSUM_PARTIAL and all.  A checksum request is kept in @csum_start
+ * and @csum_off for the skb built on XDP_PASS.  A header that does not
+ * fit the frame is left to the skb path, which counts it.
+ */
+static bool xtap_xdp_hdr_fits(const struct virtio_net_hdr *hdr, size_t len,
+			      bool prog, u16 *csum_start, u16 *csum_off)
 {
 	bool le = virtio_legacy_is_little_endian();
+	u32 start, off;
 
-	return !(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-	       hdr->gso_type == VIRTIO_NET_HDR_GSO_NONE &&
-	       __virtio16_to_cpu(le, hdr->hdr_len) <= len;
+	if (hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE ||
+	    __virtio16_to_cpu(le, hdr->hdr_len) > len)
+		return false;
+	*csum_start = XTAP_XDP_NO_CSUM;
+	if (!(hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return true;
+	start = __virtio16_to_cpu(le, hdr->csum_start);
+	off = __virtio16_to_cpu(le, hdr->csum_offset);
+	if (prog || start + off + sizeof(__sum16) > len)
+		return false;
+	*csum_start = start;
+	*csum_off = off;
+	return true;
 }
 
 /**
@@ -386,8 +534,9 @@ static bool xtap_xdp_hdr_plain(const struct virtio_net_hdr *hdr, size_t len)
  * @wb: the writer's batch
  *
  * A frame of at most %XTAP_XDP_MAX_FRAME bytes whose vnet header asks for
- * no checksum and no segmentation is copied into a page-frag XDP buffer
- * and waits in @wb for xtap_queue_write_batch_end().  Any other frame, and
+ * no segmentation (and no checksum while a program is attached) is copied
+ * into a page-frag XDP buffer and waits in @wb for
+ * xtap_queue_write_batch_end().  Any other frame, and
  * any frame when the interface is down or no buffer can be had, takes the
  * path of xtap_queue_write_iter() (its skb appended to @wb's list, after
  * the buffers waiting before it have run).  Errors are those of
@@ -403,11 +552,12 @@ ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
 {
 	size_t total = iov_iter_count(from);
 	int hdr_sz = xtap_queue_vnet_hdr_len(q);
+	u16 csum_start = XTAP_XDP_NO_CSUM, csum_off = 0;
 	struct virtio_net_hdr hdr;
 	struct xtap_dev *xt;
 	struct iov_iter at;
 	size_t len, buflen;
-	bool up;
+	bool up, prog;
 	void *buf;
 
 	if (total < hdr_sz + ETH_HLEN || total - hdr_sz > XTAP_XDP_MAX_FRAME)
@@ -417,6 +567,7 @@ ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
 	rcu_read_lock();
 	xt = rcu_dereference(q->xt);
 	up = xt && (READ_ONCE(xt->dev->flags) & IFF_UP);
+	prog = xt && rcu_access_pointer(xt->xdp_prog);
 	rcu_read_unlock();
 	if (!up)
 		goto skb_path;
@@ -424,13 +575,14 @@ ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
 	at = *from;
 	if (hdr_sz) {
 		if (!copy_from_iter_full(&hdr, sizeof(hdr), &at) ||
-		    !xtap_xdp_hdr_plain(&hdr, len))
+		    !xtap_xdp_hdr_fits(&hdr, len, prog, &csum_start,
+				       &csum_off))
 			goto skb_path;
 		iov_iter_advance(&at, hdr_sz - sizeof(hdr));
 	}
 
 	buflen = SKB_DATA_ALIGN(XTAP_XDP_HEADROOM + len) + XTAP_XDP_TAILROOM;
-	buf = page_frag_alloc(&wb->frag, buflen, GFP_KERNEL);
+	buf = xtap_frag_alloc(&wb->frag, buflen);
 	if (unlikely(!buf))
 		goto skb_path;
 	if (unlikely(!copy_from_iter_full(buf + XTAP_XDP_HEADROOM, len,
@@ -441,6 +593,8 @@ ssize_t xtap_queue_write_batched(struct xtap_queue *q, struct iov_iter *from,
 	}
 	if (wb->n == XTAP_XDP_BATCH)
 		xtap_xdp_run_pending(q, wb);
+	wb->csum_start[wb->n] = csum_start;
+	wb->csum_off[wb->n] = csum_off;
 	xdp_init_buff(&wb->xdp[wb->n], buflen, NULL);
 	xdp_prepare_buff(&wb->xdp[wb->n], buf, XTAP_XDP_HEADROOM, len, true);
 	wb->n++;

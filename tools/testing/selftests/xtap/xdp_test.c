@@ -12,12 +12,17 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -604,6 +609,141 @@ TEST_F(xdp, swap_under_traffic)
 	EXPECT_EQ(prog_count(&drop, 0), a.stat[S_DROP] - b.stat[S_DROP]);
 	EXPECT_GE(SWAP_FRAMES, seen);
 	prog_close(&drop);
+}
+
+/* Where a checksum-offload frame's header asks the checksum to go (the
+ * frame is not IP: the stack only carries the request to the socket).
+ */
+#define CSUM_START	20
+#define CSUM_OFF	4
+#define CSUM_FRAMES	64
+
+/* The guest sends @n frames asking for a checksum (NEEDS_CSUM). */
+static int send_csum_frames(struct vtest_env *e, uint8_t *f, unsigned int n,
+			    uint32_t seq0)
+{
+	struct virtio_net_hdr_mrg_rxbuf vh = {
+		.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.hdr.csum_start = CSUM_START,
+		.hdr.csum_offset = CSUM_OFF,
+	};
+	long deadline = vtest_now_ms() + WAIT_MS;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		vtest_frame(f, FRAME_LEN, seq0 + i, VTEST_ETH_P);
+		while ((ret = vdrv_tx_send(&e->d, f, FRAME_LEN, &vh, NULL)) ==
+		       -ENOSPC) {
+			vdrv_kick(&e->d, VDRV_TX);
+			if (vdrv_tx_reap(&e->d, 0) < 0 || vtest_now_ms() > deadline)
+				return -ETIMEDOUT;
+		}
+		if (ret < 0)
+			return ret;
+	}
+	vdrv_kick(&e->d, VDRV_TX);
+	return vtest_tx_drain(e, WAIT_MS);
+}
+
+/* Receive test frames with their vnet header on @fd (PACKET_VNET_HDR):
+ * count those intact (payload, and a header that still asks for the
+ * checksum at CSUM_START/CSUM_OFF when @partial); the others in @bad.
+ */
+static int csum_recv(int fd, uint8_t *r, uint32_t seq0, unsigned int max,
+		     bool partial, long *bad)
+{
+	struct virtio_net_hdr vh;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct iovec iov[2] = {
+		{ .iov_base = &vh, .iov_len = sizeof(vh) },
+		{ .iov_base = r, .iov_len = BUF_SIZE },
+	};
+	unsigned int got = 0;
+	ssize_t n;
+
+	*bad = 0;
+	while (got < max && poll(&pfd, 1, 1000) == 1) {
+		n = readv(fd, iov, 2);
+		if (n < (ssize_t)sizeof(vh))
+			break;
+		n -= sizeof(vh);
+		if (vtest_proto(r, n) != VTEST_ETH_P)
+			continue;
+		if (n != FRAME_LEN ||
+		    vtest_frame_diff(r, n, FRAME_LEN, seq0 + got,
+				     VTEST_ETH_P) != -1 ||
+		    (partial &&
+		     (!(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+		      vh.csum_start != CSUM_START ||
+		      vh.csum_offset != CSUM_OFF)))
+			(*bad)++;
+		got++;
+	}
+	return got;
+}
+
+/* Checksum-offload frames: with no program they take XDP buffers (counted
+ * in rx_batch_frames) and reach the stack still asking for the checksum
+ * (CHECKSUM_PARTIAL, as the skb path gives them); with a program attached
+ * they take the skb path and meet it through generic XDP.
+ */
+TEST(csum_offload)
+{
+	struct vdrv_config cfg = { .features = VDRV_FEATURES_QEMU };
+	long long frames0, generic0;
+	struct vtest_env e;
+	struct prog p;
+	int fd, one = 1, ret;
+	uint8_t *f, *r;
+	long bad;
+
+	f = malloc(BUF_SIZE);
+	r = malloc(BUF_SIZE);
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, r);
+	ret = vtest_env_up(&e, VDRV_XTAP, "c", &cfg, 0);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", e.what, strerror(-ret));
+	fd = vdrv_pkt_open(e.be.ifindex);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+				sizeof(one)));
+	vdrv_pkt_drain(fd);
+
+	frames0 = tapq_stat(e.be.ifname, "rx_batch_frames");
+	generic0 = tapq_stat(e.be.ifname, "xdp_generic");
+	ASSERT_EQ(0, send_csum_frames(&e, f, CSUM_FRAMES, 0));
+	EXPECT_EQ(CSUM_FRAMES,
+		  tapq_stat(e.be.ifname, "rx_batch_frames") - frames0);
+	EXPECT_EQ(CSUM_FRAMES, csum_recv(fd, r, 0, CSUM_FRAMES, true, &bad));
+	EXPECT_EQ(0, bad);
+
+	ret = prog_load(&p, "xdp_verdict.bpf.o", "xtap_verdict", "cnt");
+	ASSERT_EQ(0, ret) TH_LOG("load bpf/xdp_verdict.bpf.o: %s",
+				 strerror(-ret));
+	ASSERT_EQ(0, prog_set(&p, V_PASS, 0));
+	ASSERT_EQ(0, bpf_xdp_attach(e.be.ifindex, p.fd, XDP_FLAGS_DRV_MODE,
+				    NULL));
+	frames0 = tapq_stat(e.be.ifname, "rx_batch_frames");
+	ASSERT_EQ(0, send_csum_frames(&e, f, CSUM_FRAMES, 100));
+	EXPECT_EQ(0, tapq_stat(e.be.ifname, "rx_batch_frames") - frames0);
+	EXPECT_EQ(CSUM_FRAMES, prog_count(&p, 0));
+	EXPECT_EQ(CSUM_FRAMES, csum_recv(fd, r, 100, CSUM_FRAMES, false,
+					 &bad));
+	EXPECT_EQ(0, bad);
+	/* ... and one the program drops does not reach the stack. */
+	ASSERT_EQ(0, prog_set(&p, V_DROP, 0));
+	ASSERT_EQ(0, send_csum_frames(&e, f, CSUM_FRAMES, 200));
+	EXPECT_EQ(CSUM_FRAMES, tapq_stat(e.be.ifname, "xdp_generic") -
+			       generic0);
+	EXPECT_EQ(0, csum_recv(fd, r, 200, CSUM_FRAMES, false, &bad));
+
+	bpf_xdp_detach(e.be.ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	prog_close(&p);
+	close(fd);
+	vtest_env_down(&e);
+	free(f);
+	free(r);
 }
 
 XTEST_HARNESS_MAIN

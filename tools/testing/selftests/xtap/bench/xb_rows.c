@@ -164,6 +164,75 @@ static void xb_gso_frame(uint8_t *f, struct virtio_net_hdr *vh,
 /* ---------------------------------------------------------------------- */
 /* Environment */
 
+/* The VM's hub NICs (vm/run.sh), found by MAC: out, then in. */
+static const char *const xb_hub_mac[2] = { "52:54:00:78:74:01",
+					   "52:54:00:78:74:02" };
+
+/* Name of the interface with MAC @mac into @name; 0 or -ENODEV. */
+static int xb_if_by_mac(const char *mac, char *name)
+{
+	char cmd[256];
+	FILE *p;
+	int ok;
+
+	snprintf(cmd, sizeof(cmd),
+		 "grep -l '^%s$' /sys/class/net/*/address 2>/dev/null | head -n1 | cut -d/ -f5",
+		 mac);
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	ok = fgets(name, IFNAMSIZ, p) != NULL;
+	pclose(p);
+	if (!ok)
+		return -ENODEV;
+	name[strcspn(name, "\n")] = '\0';
+	return name[0] && if_nametoindex(name) ? 0 : -ENODEV;
+}
+
+/* Both hub NICs up, the second promiscuous, an XDP_DROP program on each. */
+static int xb_nic_setup(struct xb_env *e)
+{
+	char cmd[160];
+	int i, ret;
+
+	/* The runner's VM does not load virtio_net by itself. */
+	if (system("modprobe -q virtio_net") < 0)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		ret = xb_if_by_mac(xb_hub_mac[i], e->nic[i]);
+		if (ret) {
+			e->nic[0][0] = 0;
+			return ret;
+		}
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set %s up && ip link set %s up promisc on",
+		 e->nic[0], e->nic[1]);
+	if (system(cmd))
+		return -EIO;
+	for (i = 0; i < 2; i++) {
+		ret = xb_xdp_attach(if_nametoindex(e->nic[i]), 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void xb_nic_down(struct xb_env *e)
+{
+	char cmd[160];
+
+	if (!e->nic[0][0])
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set %s xdpdrv off; ip link set %s xdpdrv off promisc off",
+		 e->nic[0], e->nic[1]);
+	if (system(cmd))
+		fprintf(stderr, "# cannot detach XDP from %s, %s\n", e->nic[0],
+			e->nic[1]);
+	e->nic[0][0] = 0;
+}
+
 /**
  * xb_env_up() - a fresh backend with the guest attached
  * @e: environment to fill (call xb_env_down() whatever this returns)
@@ -323,6 +392,16 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 		if (ret)
 			goto err;
 	}
+	if (c->nic_redirect) {
+		what = "hub NICs (vm/run.sh)";
+		ret = xb_nic_setup(e);
+		if (ret)
+			goto err;
+		what = "attach XDP redirect to the hub NIC";
+		ret = xb_xdp_attach(e->be.ifindex, if_nametoindex(e->nic[0]));
+		if (ret)
+			goto err;
+	}
 	if (c->pkt || c->veth_redirect) {
 		what = "AF_PACKET sender";
 		fd = xb_pkt_sender(c->veth_redirect ?
@@ -359,6 +438,7 @@ void xb_env_down(struct xb_env *e)
 	if (e->veth[0][0])
 		xb_link_del(e->veth[0]);
 	e->veth[0][0] = 0;
+	xb_nic_down(e);
 	/* the vhost fd goes first, as QEMU does */
 	vdrv_backend_destroy(&e->be);
 	if (e->d_ready)
@@ -548,7 +628,8 @@ static bool xb_window_tick(struct xb_window *w, struct xb_env *e, uint64_t pk,
 		w->pk0 = pk;
 		w->bytes0 = bytes;
 		w->cpu0 = xb_workers_cpu_ns(e);
-		w->host0 = xb_if_stat(e->be.ifname, w->host_stat);
+		w->host0 = xb_if_stat(e->nic[1][0] ? e->nic[1] : e->be.ifname,
+				      w->host_stat);
 		return true;
 	}
 	if (now < w->t_close)
@@ -557,7 +638,8 @@ static bool xb_window_tick(struct xb_window *w, struct xb_env *e, uint64_t pk,
 	r->packets = pk - w->pk0;
 	r->bytes = bytes - w->bytes0;
 	r->cpu_ns = xb_workers_cpu_ns(e) - w->cpu0;
-	r->host_pkts = xb_if_stat(e->be.ifname, w->host_stat) - w->host0;
+	r->host_pkts = xb_if_stat(e->nic[1][0] ? e->nic[1] : e->be.ifname,
+				  w->host_stat) - w->host0;
 	return false;
 }
 
@@ -639,6 +721,24 @@ static int xb_run_tx64_drop(struct xb_env *e, const struct xb_opts *o,
 			    struct xb_result *r)
 {
 	return xb_tx_drop(e, o, XB_F64, XB_KPPS, r);
+}
+
+/* As tx64_drop, with the UDP checksum left to the device (NEEDS_CSUM), as
+ * real guests send.
+ */
+static int xb_run_tx64_csum(struct xb_env *e, const struct xb_opts *o,
+			    struct xb_result *r)
+{
+	struct virtio_net_hdr vh = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = 14 + 20,
+		.csum_offset = 6,
+	};
+	uint8_t f[XB_F64];
+
+	xb_udp_frame(f, sizeof(f), xb_other_mac, xb_guest_mac, XB_GUEST_IP,
+		     XB_HOST_IP);
+	return xb_tx_stream(e, o, f, sizeof(f), &vh, XB_KPPS, r);
 }
 
 static int xb_run_tx1500(struct xb_env *e, const struct xb_opts *o,
@@ -991,6 +1091,12 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_tx64_drop,
 		.cfg = { .num = XB_NUM },
 	}, {
+		.id = "tx64_csum",
+		.title = "TX 64 B guest→tap with checksum offload (NEEDS_CSUM), stack drop",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_csum,
+		.cfg = { .num = XB_NUM },
+	}, {
 		.id = "tx64_xdp",
 		.title = "TX 64 B guest→tap, XDP_DROP on the tap",
 		.unit = XB_KPPS,
@@ -1002,6 +1108,12 @@ const struct xb_row xb_rows[] = {
 		.unit = XB_KPPS,
 		.run = xb_run_tx64_drop,
 		.cfg = { .num = XB_NUM, .tx_redirect = true },
+	}, {
+		.id = "tx64_nic",
+		.title = "TX 64 B guest→tap, XDP_REDIRECT to a NIC (virtio_net, arriving on the hub's other NIC)",
+		.unit = XB_KPPS,
+		.run = xb_run_tx64_drop,
+		.cfg = { .num = XB_NUM, .nic_redirect = true },
 	}, {
 		.id = "tx64_stack",
 		.title = "TX 64 B guest→tap→host UDP socket",

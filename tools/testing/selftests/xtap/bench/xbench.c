@@ -12,6 +12,9 @@
  *   xbench [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW[,ROW...]] [-b BACKEND]
  *          [--smoke] [--list]
  *
+ * -o ROW: rows whose id contains ROW; a comma-separated list of such
+ * patterns, each written "=ID" or "ID$" to ask for that exact id.
+ *
  * --smoke: one round with tiny windows (the test suite's check that every
  * row still produces a number); --list: the row/backend pairs that must
  * produce a positive number.  Exit status: 0, 1 when a measurement failed,
@@ -41,8 +44,10 @@ struct xb_cell {
 
 static struct xb_cell (*xb_res)[XB_BACKENDS][XB_MAX_ROUNDS];
 
-/* -o: a comma-separated list; a row whose id contains one of them runs
- * ("=ID": whose id is ID).
+/*
+ * -o is a comma-separated list of patterns: a row is selected when its id
+ * contains one of them, or equals one written "=ID" or "ID$"
+ * ("tx64_drop$" leaves tx64_drop_wd_off out).
  */
 static bool xb_row_selected(const struct xb_row *row, const struct xb_opts *o)
 {
@@ -58,9 +63,16 @@ static bool xb_row_selected(const struct xb_row *row, const struct xb_opts *o)
 		if (len && len < sizeof(part)) {
 			memcpy(part, p, len);
 			part[len] = 0;
-			if (part[0] == '=' ? !strcmp(row->id, part + 1) :
-			    !!strstr(row->id, part))
+			if (part[0] == '=') {
+				if (!strcmp(row->id, part + 1))
+					return true;
+			} else if (part[len - 1] == '$') {
+				part[len - 1] = 0;
+				if (!strcmp(row->id, part))
+					return true;
+			} else if (strstr(row->id, part)) {
 				return true;
+			}
 		}
 		if (!comma)
 			return false;

@@ -111,6 +111,7 @@ struct xb_env {
 	int udp;			/* host UDP socket on XB_HOST_IP, or -1 */
 	int pkt;			/* host AF_PACKET sender, or -1 */
 	char veth[2][IFNAMSIZ];		/* veth pair (redirect row), or "" */
+	char nic[2][IFNAMSIZ];		/* hub NICs (NIC redirect row), or "" */
 	unsigned int gap_us;		/* request/response: pause between */
 	bool runtime_cpu;		/* worker CPU from schedstat */
 };
@@ -132,6 +133,12 @@ struct xb_env {
  * @tx_redirect: create a veth pair with an XDP_DROP program on its second
  *	end, and redirect every frame the interface receives into the first
  *	end with XDP
+ * @nic_redirect: redirect every frame the interface receives with XDP to
+ *	the VM's first hub NIC (vm/run.sh: two virtio-net NICs on one QEMU
+ *	hub); the frames arrive on the second one (promiscuous, XDP_DROP),
+ *	whose rx_packets is the row's cross-check.  virtio_net takes
+ *	redirected frames only with a program of its own: XDP_DROP, which
+ *	sees nothing there
  * @one_cpu: run the worker threads on the guest's CPU instead
  * @xtap_mode: xtap only: write this to the interface's
  *	xtap/busy_poll_mode (with xtap/busy_poll_us = @busyloop_us) and let
@@ -152,6 +159,7 @@ struct xb_envcfg {
 	bool xdp_drop;
 	bool veth_redirect;
 	bool tx_redirect;
+	bool nic_redirect;
 	bool one_cpu;
 	const char *xtap_mode;
 	unsigned int gap_us;

@@ -6,7 +6,8 @@
 # way a user would (-netdev tap,fd=3,vhost=on,vhostfd=4 with
 # 3<>/dev/xtap<ifindex> 4<>/dev/vhost-xtap), have it ping the host and move
 # 4 MB each way (checksums compared), then print a summary: xtap0's frame and
-# byte counters, throughput both ways, the ping round-trip time and the busy
+# byte counters beside what an XDP program attached to xtap0 counted of the
+# guest's frames, throughput both ways, the ping round-trip time and the busy
 # poll counters (busy polling is tuned through sysfs, adaptive, the way a
 # user would).
 set -u
@@ -23,6 +24,39 @@ IDX=$(cat /sys/class/net/xtap0/ifindex)
 ip -d link show xtap0
 echo "== xtap0 is ifindex $IDX: $(ls -l "/dev/xtap$IDX") and $(ls -l /dev/vhost-xtap)"
 xs=/sys/class/net/xtap0/xtap
+
+# An XDP program on xtap0 counts the guest's frames while they pass: built
+# by scripts/main-job.sh (here when run on its own), attached the way a user
+# would.
+xdp_src=$dir/demo/xdp_demo.bpf.c
+xdp_obj=$dir/../../../../../.vm/main-job/xdp_demo.bpf.o
+if [ ! -f "$xdp_obj" ]; then
+	xdp_obj=/tmp/xdp_demo.bpf.o
+	clang -O2 -g -target bpf -I"/usr/include/$(gcc -dumpmachine)" \
+		-c "$xdp_src" -o "$xdp_obj" || { echo "demo: clang failed"; exit 1; }
+fi
+echo "== XDP: ip link set dev xtap0 xdpdrv obj $(basename "$xdp_obj") sec xdp"
+ip link set dev xtap0 xdpdrv obj "$xdp_obj" sec xdp ||
+	{ echo "demo: cannot attach the XDP program to xtap0"; exit 1; }
+xdp_id=$(ip -d link show dev xtap0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+xdp_map=$(bpftool prog show id "${xdp_id:-0}" 2>/dev/null |
+	sed -n 's/.*map_ids \([0-9]*\).*/\1/p')
+[ -n "$xdp_map" ] || { echo "demo: no XDP program on xtap0"; exit 1; }
+echo "   program id $xdp_id ($(bpftool net show dev xtap0 | grep -o 'xtap0([0-9]*) driver id [0-9]*'))"
+# xdp_count KEY: demo_cnt[KEY] (0: frames, 1: bytes)
+xdp_count() {
+	local v b
+	v=$(bpftool map lookup id "$xdp_map" key "$1" 0 0 0 |
+		sed -n 's/.*"value": *\([0-9]*\).*/\1/p;s/.*value: \(.*\)$/\1/p' | head -n1)
+	# Without BTF bpftool prints the little-endian bytes in hex.
+	read -ra b <<< "$v"
+	if [ ${#b[@]} = 8 ]; then
+		echo $((0x${b[7]}${b[6]}${b[5]}${b[4]}${b[3]}${b[2]}${b[1]}${b[0]}))
+	else
+		echo "${v:-0}"
+	fi
+}
+
 echo "== busy polling: echo adaptive > $xs/busy_poll_mode"
 echo adaptive > "$xs/busy_poll_mode" || { echo "demo: cannot set busy_poll_mode"; exit 1; }
 echo "   busy_poll_mode $(cat "$xs/busy_poll_mode"), busy_poll_us $(cat "$xs/busy_poll_us")," \
@@ -73,6 +107,10 @@ echo "   guest -> host  $((bytes / 1024)) KB in $(nested_val 0 g2h_secs) s," \
 echo "   vhost workers  ${NL_WORKERS:-none seen}, ${NL_WORKER_MS} ms CPU"
 echo "   xtap0 counters from the guest (rx) $rxp frames $rxb bytes," \
      "to the guest (tx) $txp frames $txb bytes"
+xdp_frames=$(xdp_count 0)
+echo "   XDP on xtap0   program id $xdp_id counted $xdp_frames frames" \
+     "$(xdp_count 1) bytes from the guest (xtap0 rx above: $rxp frames)"
+[ "${xdp_frames:-0}" -gt 0 ] || good=0
 # ethtool -S totals: "     name: value"
 poll() { ethtool -S xtap0 | awk -v k="$1:" '$1 == k { print $2; exit }'; }
 spin_ns=$(poll busy_poll_ns)
