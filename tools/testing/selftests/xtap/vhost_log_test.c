@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "vtest.h"
 
 #define WAIT_MS		5000
@@ -416,4 +417,4 @@ TEST_F_TIMEOUT(lg, bad_arguments, 120)
 	ASSERT_EQ(0, log_stop(e));
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN

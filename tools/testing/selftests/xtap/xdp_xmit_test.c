@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "kselftest_harness.h"
+#include "xtest.h"
 #include "tapq.h"
 #include "vtest.h"
 
@@ -693,4 +694,4 @@ TEST_F_TIMEOUT(reader, close_with_frames_in_ring, 60)
 	EXPECT_EQ(1, xdp_wait_stat(self->name, "xdp_xmit_drops", 1));
 }
 
-TEST_HARNESS_MAIN
+XTEST_HARNESS_MAIN
