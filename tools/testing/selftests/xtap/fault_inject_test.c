@@ -881,5 +881,6 @@ int main(int argc, char **argv)
 		ksft_exit_skip("%s\n", why);
 	}
 	xtest_scale_timeouts();
+	xtest_omit_variants();
 	return test_harness_run(argc, argv);
 }
