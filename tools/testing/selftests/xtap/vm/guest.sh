@@ -234,10 +234,19 @@ if [ ${#tests[@]} = 0 ]; then
 	out "xtap-vm-result rc=1 pass=$pass fail=$fail skip=$skip"
 	exit 0
 fi
-# The tests, the unload, the lifetime audit and, with kmemleak, its scan.
-extra=2
-[ -n "$kmemleak" ] && extra=3
+# The CPU check, the tests, the unload, the lifetime audit and, with
+# kmemleak, its scan.
+extra=3
+[ -n "$kmemleak" ] && extra=4
 out "1..$(( ${#tests[@]} + extra ))"
+# Every vCPU QEMU was given is online: a kernel that sees fewer (the debug
+# kernel without ACPI saw one) tests no cross-CPU interleaving at all.
+cpus=$(getconf _NPROCESSORS_ONLN)
+if [ "$cpus" = "${XTAP_SMP:-$cpus}" ]; then
+	result OK "all $cpus CPUs online"
+else
+	result FAIL "all ${XTAP_SMP} CPUs online # the kernel sees $cpus"
+fi
 for t in "${tests[@]}"; do
 	to=$(timeout_of "$t")
 	out "# selftests: xtap: $t"

@@ -111,6 +111,7 @@ trap 'exit 130' INT TERM
 	printf 'XTAP_TIMEOUT_MULT=%q\n' "${XTAP_TIMEOUT_MULT:-$([ "$accel" = tcg ] && echo 4 || echo 1)}"
 	printf 'XTAP_TESTS=%q\n' "${VM_TESTS:-}"
 	printf 'XTEST_OMIT=%q\n' "${XTEST_OMIT:-}"
+	printf 'XTAP_SMP=%q\n' "${VM_SMP:-2}"
 	printf 'XTAP_HOST_KVER=%q\n' "$hostver"
 	printf 'XTAP_BUILTINS=%q\n' "$([ -n "$kdir" ] && echo "$run/kmods")"
 	printf 'XTAP_CMD=('
