@@ -38,6 +38,7 @@ static const char xtap_stat_names[XTAP_STAT_NUM][ETH_GSTRING_LEN] = {
 	[XTAP_STAT_RX_DROP_FAULT]	= "rx_drop_fault",
 	[XTAP_STAT_RX_DROP_DOWN]	= "rx_drop_down",
 	[XTAP_STAT_RX_DROP_BAD_CHAIN]	= "rx_drop_bad_chain",
+	[XTAP_STAT_RX_NOMEM_RETRIES]	= "rx_nomem_retries",
 	[XTAP_STAT_BUSY_POLL_HITS]	= "busy_poll_hits",
 	[XTAP_STAT_BUSY_POLL_MISSES]	= "busy_poll_misses",
 	[XTAP_STAT_BUSY_POLL_NS]	= "busy_poll_ns",

@@ -363,8 +363,12 @@ static ssize_t xtap_node_read_iter(struct kiocb *iocb, struct iov_iter *to)
 static ssize_t xtap_node_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct xtap_queue *q = iocb->ki_filp->private_data;
+	ssize_t ret;
 
-	return xtap_queue_write_iter(q, from, NULL);
+	ret = xtap_queue_write_iter(q, from, NULL);
+	if (ret == -ENOMEM)
+		xtap_queue_count(q, XTAP_STAT_RX_DROP_NOMEM);
+	return ret;
 }
 
 static __poll_t xtap_node_poll(struct file *file, poll_table *wait)

@@ -556,8 +556,9 @@ static bool xtap_queue_xdp_generic(struct xtap_dev *xt, struct sk_buff *skb)
  * and hands it to the stack (netif_receive_skb() with BHs disabled) or
  * appends it to @batch.  The frame is counted as the netdev's rx
  * (XTAP_STAT_RX_PACKETS) when delivered or appended; one the program
- * consumed counts as xdp_generic; every failure but -EBADFD is counted as
- * a drop of its own reason.
+ * consumed counts as xdp_generic; every failure but -EBADFD and -ENOMEM
+ * is counted as a drop of its own reason.  -ENOMEM is left to the caller,
+ * which counts the drop (rx_drop_nomem) or tries the frame again.
  *
  * Context: process context; may sleep (copies from user memory).
  * Return: the bytes consumed from @from (all of it), or -EINVAL (malformed
@@ -602,11 +603,11 @@ ssize_t xtap_queue_write_iter(struct xtap_queue *q, struct iov_iter *from,
 
 	skb = xtap_alloc_skb(len, __virtio16_to_cpu(xtap_vnet_le(),
 						    hdr.hdr_len), &err);
-	if (!skb) {
-		err = -ENOMEM;
-		reason = XTAP_STAT_RX_DROP_NOMEM;
-		goto drop;
-	}
+	/* Not counted here: the caller drops the frame (and counts it) or
+	 * tries again later (vhost TX).
+	 */
+	if (!skb)
+		return -ENOMEM;
 	if (skb_copy_datagram_from_iter(skb, 0, from, len)) {
 		err = -EFAULT;
 		reason = XTAP_STAT_RX_DROP_FAULT;

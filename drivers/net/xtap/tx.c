@@ -44,10 +44,48 @@ enum xtap_tx_status {
 	XTAP_TX_MORE,		/* a full batch went out */
 	XTAP_TX_EMPTY,		/* the available ring is empty */
 	XTAP_TX_FAULT,		/* the rings cannot be used until the next kick */
+	XTAP_TX_RETRY,		/* no memory for a frame: try it again later */
 };
 
-static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
-			size_t *bytes)
+/* A frame that cannot be built for lack of memory is not dropped at once:
+ * as vhost-net does (vhost_discard_vq_desc()), its chain goes back to the
+ * available ring and the TX worker tries it again after a short sleep, up
+ * to XTAP_TX_NOMEM_RETRIES times in a row; then it is dropped (and counted
+ * in rx_drop_nomem), so a lasting shortage cannot stall the ring for good.
+ */
+#define XTAP_TX_NOMEM_RETRIES	8
+#define XTAP_TX_RETRY_DELAY_MS	2
+
+/* The frame of the chain just taken could not be built for lack of memory.
+ * Returns true when it is to be tried again (the caller puts the chain
+ * back), false when it is dropped (counted here).
+ */
+static bool xtap_tx_nomem(struct xtap_vq *vq)
+{
+	if (vq->tx_retries < XTAP_TX_NOMEM_RETRIES) {
+		vq->tx_retries++;
+		xtap_queue_count(vq->q, XTAP_STAT_RX_NOMEM_RETRIES);
+		return true;
+	}
+	xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_NOMEM);
+	return false;
+}
+
+/* The TX worker's thread, out of the vq mutex, after a run that put a chain
+ * back: sleep a little (memory may be reclaimed meanwhile), then run again.
+ * kthread_stop() wakes the sleep early.
+ */
+static void xtap_tx_retry_later(struct xtap_vq *vq)
+{
+	schedule_timeout_interruptible(msecs_to_jiffies(XTAP_TX_RETRY_DELAY_MS));
+	xtap_worker_queue(vq->worker);
+}
+
+/* Returns -ENOMEM when the frame is to be tried again, else 0 (sent, or
+ * dropped and counted).
+ */
+static int xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
+		       size_t *bytes)
 {
 	struct iov_iter from;
 	ssize_t ret;
@@ -57,15 +95,19 @@ static void xtap_tx_one(struct xtap_vq *vq, const struct xtap_chain *c,
 		/* vhost owns the header: strip it, the queue has none. */
 		if (c->len < vq->vhost_hlen) {
 			xtap_queue_count(vq->q, XTAP_STAT_RX_DROP_MALFORMED);
-			return;
+			return 0;
 		}
 		iov_iter_advance(&from, vq->vhost_hlen);
 	}
 	ret = xtap_queue_write_batched(vq->q, &from, vq->wb);
+	if (ret == -ENOMEM && xtap_tx_nomem(vq))
+		return -ENOMEM;
+	vq->tx_retries = 0;
 	if (ret < 0)
-		return;
+		return 0;
 	vq->stats.packets++;
 	*bytes += c->len;
+	return 0;
 }
 
 static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
@@ -82,7 +124,11 @@ static enum xtap_tx_status xtap_tx_round(struct xtap_vq *vq,
 					  &c)) {
 		case XTAP_CHAIN_OK:
 			w->descs += c.ndescs;
-			xtap_tx_one(vq, &c, &w->bytes);
+			if (xtap_tx_one(vq, &c, &w->bytes)) {
+				xtap_vq_discard(vq, 1);
+				status = XTAP_TX_RETRY;
+				break;
+			}
 			xtap_vq_add_used(vq, c.head, 0);
 			continue;
 		case XTAP_CHAIN_BAD:
@@ -147,6 +193,13 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 		case XTAP_TX_FAULT:
 			xtap_vq_enable_notify(vq);
 			return;
+		case XTAP_TX_RETRY:
+			/* Kicks stay off: the TX worker comes back by itself
+			 * (xtap_tx_retry_later()).
+			 */
+			if (!may_poll)
+				xtap_worker_queue(vq->worker);
+			return;
 		}
 	}
 }
@@ -161,6 +214,13 @@ static void xtap_tx_run(struct xtap_vq *vq, bool may_poll)
 void xtap_tx_serve(struct xtap_vq *vq)
 {
 	xtap_busy_poll_woken(vq);
+	/* A frame waiting to be tried again is the TX worker's own (it
+	 * sleeps between tries); queued, it comes back here or to its thread.
+	 */
+	if (vq->tx_retries) {
+		xtap_worker_queue(vq->worker);
+		return;
+	}
 	xtap_tx_run(vq, false);
 	xtap_vq_flush_counts(vq);
 }
@@ -172,13 +232,19 @@ void xtap_tx_serve(struct xtap_vq *vq)
  * Runs with the owner's mm in use; takes @vq's mutex.  Moves batches until
  * the guest has nothing more (then busy-polls, re-enables kicks and checks
  * once more) or the budget is spent (then queues itself again, so other
- * threads get the CPU in between).
+ * threads get the CPU in between).  A frame put back for lack of memory is
+ * tried again after a short sleep, out of the mutex.
  */
 void xtap_tx_handle(struct xtap_vq *vq)
 {
+	bool retry;
+
 	mutex_lock(&vq->mutex);
 	xtap_busy_poll_woken(vq);
 	xtap_tx_run(vq, true);
 	xtap_vq_flush_counts(vq);
+	retry = vq->tx_retries && xtap_vq_ready(vq);
 	mutex_unlock(&vq->mutex);
+	if (retry)
+		xtap_tx_retry_later(vq);
 }

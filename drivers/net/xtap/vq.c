@@ -136,6 +136,7 @@ void xtap_vq_reset(struct xtap_vq *vq)
 	vq->signalled_used_valid = false;
 	vq->used_pending = false;
 	vq->notify = true;
+	vq->tx_retries = 0;
 	vq->vhost_hlen = 0;
 	vq->guest_hlen = sizeof(struct virtio_net_hdr);
 	vq->nheads = 0;

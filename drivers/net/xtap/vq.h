@@ -160,6 +160,9 @@ struct xtap_vq_counts {
  * @notify: guest kick notifications are currently enabled
  * @backend: attached queue file, referenced; NULL when detached
  * @q: the queue behind @backend
+ * @tx_retries: attempts in a row to send the chain at the head of the TX
+ *	ring that failed for lack of memory; the chain was put back each
+ *	time (tx.c)
  * @vhost_hlen: header bytes vhost itself adds (RX) or strips (TX)
  *	(VHOST_NET_F_VIRTIO_NET_HDR), else 0
  * @guest_hlen: size of the guest's virtio-net header (10 or 12)
@@ -213,6 +216,7 @@ struct xtap_vq {
 
 	struct file *backend;
 	struct xtap_queue *q;
+	unsigned int tx_retries;
 	size_t vhost_hlen;
 	size_t guest_hlen;
 

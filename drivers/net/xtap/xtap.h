@@ -79,6 +79,9 @@ struct xdp_rxq_info;
  * @XTAP_STAT_RX_DROP_DOWN: dropped: the interface is down
  * @XTAP_STAT_RX_DROP_BAD_CHAIN: a guest TX chain that was malformed or had
  *	an out-of-range head: its frame never reached the queue
+ * @XTAP_STAT_RX_NOMEM_RETRIES: guest TX frames that could not be built for
+ *	lack of memory and were put back to be tried again (the frame is
+ *	counted again, in rx_drop_nomem, only if the last try fails too)
  * @XTAP_STAT_BUSY_POLL_HITS: busy polls (of either worker of the queue's
  *	vhost queue pair) that found work
  * @XTAP_STAT_BUSY_POLL_MISSES: busy polls that ended without work
@@ -134,6 +137,7 @@ enum xtap_stat {
 	XTAP_STAT_RX_DROP_FAULT,
 	XTAP_STAT_RX_DROP_DOWN,
 	XTAP_STAT_RX_DROP_BAD_CHAIN,
+	XTAP_STAT_RX_NOMEM_RETRIES,
 	XTAP_STAT_BUSY_POLL_HITS,
 	XTAP_STAT_BUSY_POLL_MISSES,
 	XTAP_STAT_BUSY_POLL_NS,

@@ -188,7 +188,7 @@ TEST_F(lc, mem_table_replaced_while_running)
 	ASSERT_EQ(1, ret);
 	EXPECT_EQ(0U, u.len);
 	EXPECT_EQ(-ETIMEDOUT, vtest_host_recv(&self->e, r, sizeof(r),
-					      VTEST_ETH_P, 200));
+					      VTEST_ETH_P, xtest_ms(200)));
 	/* the real table again: everything works */
 	ASSERT_EQ(0, vdrv_set_mem_table(&self->e.d));
 	tx_one(_metadata, &self->e, 3);
@@ -289,7 +289,7 @@ TEST_F(lc, rx_waits_for_guest_buffers)
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
 					   sizeof(f)));
 	}
-	usleep(300000);
+	usleep(1000 * xtest_ms(300));
 	/* held, not dropped (an empty RX ring cannot show anything else) */
 	EXPECT_EQ(dropped0, tapq_sysfs_long(self->e.be.ifname,
 					    "statistics/tx_dropped"));
@@ -320,7 +320,7 @@ TEST_F(lc, held_frames_return_to_the_queue)
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
 					   sizeof(f)));
 	}
-	usleep(300000);
+	usleep(1000 * xtest_ms(300));
 	ASSERT_EQ(0, vdrv_detach(&self->e.d));
 	pfd = (struct pollfd){ .fd = self->e.be.tap_fd, .events = POLLIN };
 	for (i = 0; i < n; i++) {
@@ -352,7 +352,7 @@ TEST_F(lc, held_frames_gone_with_the_link)
 		ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
 					   sizeof(f)));
 	}
-	usleep(300000);
+	usleep(1000 * xtest_ms(300));
 	ASSERT_EQ(0, vdrv_rtnl_dellink(self->e.be.ifindex));
 	self->e.be.ifindex = 0;
 	self->e.be.ifname[0] = 0;

@@ -127,7 +127,7 @@ static void post_bad_tx(struct __test_metadata *_metadata,
 		  tapq_sysfs_long(self->e.be.ifname, "statistics/rx_dropped"));
 	/* nothing of it reached the host */
 	EXPECT_EQ(-ETIMEDOUT, vtest_host_recv(&self->e, r, sizeof(r),
-					      VTEST_ETH_P, 200));
+					      VTEST_ETH_P, xtest_ms(200)));
 	tx_still_works(_metadata, &self->e, 1);
 	/* and no other error was reported */
 	EXPECT_EQ(0, vdrv_wait_err(self->d, VDRV_TX, 0));
@@ -449,7 +449,7 @@ TEST_F(bad, tx_gso_on_wrong_ethertype)
 		EXPECT_EQ(bad0 + i + 1, tapq_stat(dev, "rx_drop_malformed"))
 			TH_LOG("case %u delivered", i);
 		EXPECT_EQ(-ETIMEDOUT, vtest_host_recv(&self->e, r, sizeof(r),
-						      cases[i].ethertype, 100))
+						      cases[i].ethertype, xtest_ms(100)))
 			TH_LOG("case %u reached the host", i);
 	}
 	tx_still_works(_metadata, &self->e, 2);

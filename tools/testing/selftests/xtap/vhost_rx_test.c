@@ -113,7 +113,7 @@ TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
 	vtest_frame(f, sizeof(f), 0, VTEST_ETH_P);
 	ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
 				   sizeof(f)));
-	usleep(200000);
+	usleep(1000 * xtest_ms(200));
 	before = sleeps(pid);
 	ASSERT_LE(0, before);
 	for (i = 1; i < n; i++) {
@@ -123,7 +123,7 @@ TEST_F_TIMEOUT(rx, no_wakeup_per_frame_without_buffers, 120)
 		/* one at a time: each could wake the worker on its own */
 		usleep(2000);
 	}
-	usleep(200000);
+	usleep(1000 * xtest_ms(200));
 	after = sleeps(pid);
 	ASSERT_LE(0, after);
 	/* the frames are held, not dropped */
@@ -349,7 +349,7 @@ TEST_F(rx, frames_wake_the_worker_without_a_kick_eventfd)
 	vtest_frame(f, sizeof(f), 1, VTEST_ETH_P);
 	ASSERT_EQ(0, vdrv_pkt_send(self->e.pkt, self->e.be.ifindex, f,
 				   sizeof(f)));
-	usleep(200000);
+	usleep(1000 * xtest_ms(200));
 	/* buffers again, without a kick the device could hear */
 	ASSERT_LT(0, vdrv_rx_fill(&self->e.d));
 	/* frame 2 wakes the worker: both arrive, in order */

@@ -28,6 +28,18 @@
 void xtest_require_xtap(void);
 unsigned int xtest_timeout_mult(void);
 
+/*
+ * A fixed wait of @ms milliseconds (a negative check's window: nothing
+ * must happen within it, or time for a worker to settle), scaled like the
+ * timeouts: under TCG (XTAP_TIMEOUT_MULT=4, 12 with the debug kernel) a
+ * fixed window would let a check pass before the kernel had a chance to
+ * do the wrong thing.
+ */
+static inline unsigned int xtest_ms(unsigned int ms)
+{
+	return ms * xtest_timeout_mult();
+}
+
 #ifdef __KSELFTEST_HARNESS_H
 #include <fnmatch.h>
 

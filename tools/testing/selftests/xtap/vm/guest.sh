@@ -83,6 +83,45 @@ if [ "$XTAP_MODE" = cmd ]; then
 	exit 0
 fi
 
+# Lifetime canary: a device with an open queue and an open vhost instance,
+# created and freed before the tests, so that the audit after the unload
+# finds pairs of each kind it requires even when no test made one; none
+# there means the lifetime messages are off (dyndbg did not take effect),
+# and the audit fails instead of passing at 0 = 0.
+if ip link add xtapcanary type xtap >&3 2>&3; then
+	cidx=$(cat /sys/class/net/xtapcanary/ifindex)
+	for _ in $(seq 20); do
+		[ -e "/dev/xtap$cidx" ] && break
+		sleep 0.1
+	done
+	( exec 8<>"/dev/xtap$cidx" 9<>/dev/vhost-xtap ) >&3 2>&3 ||
+		out "# vm: lifetime canary: cannot open /dev/xtap$cidx or /dev/vhost-xtap"
+	ip link del xtapcanary >&3 2>&3
+else
+	out "# vm: lifetime canary: cannot create an xtap device"
+fi
+
+# lifetime_audit: per kind of object ("device", "queue", "vhost worker",
+# ...), the "xtap: KIND N created" and "... destroyed" lines of the log
+# must balance, and the kinds the canary makes must have some.  Prints
+# "KIND=CREATED/DESTROYED ..." and fails on any mismatch.
+lifetime_audit() {
+	dmesg | sed -n -E 's/.*xtap: ([a-z][a-z ]*[a-z]) [0-9]+ (created|destroyed)$/\2 \1/p' |
+		awk 'BEGIN { need["device"]; need["queue"]; need["vhost"] }
+		     $1 == "created" { k = substr($0, 9); c[k]++; seen[k] }
+		     $1 == "destroyed" { k = substr($0, 11); d[k]++; seen[k] }
+		     END {
+			bad = 0
+			for (k in need)
+				if (!c[k]) { printf "%s=0/0(none) ", k; bad = 1 }
+			for (k in seen) {
+				printf "%s=%d/%d%s ", k, c[k], d[k], c[k] == d[k] ? "" : "(unbalanced)"
+				if (c[k] != d[k]) bad = 1
+			}
+			exit bad
+		     }'
+}
+
 cd "$ST_DIR" || exit 1
 # shellcheck source-path=SCRIPTDIR source=count.sh
 . "$ST_DIR/vm/count.sh"
@@ -249,13 +288,13 @@ if rmmod xtap >&3 2>&3; then
 else
 	result FAIL "unload xtap"
 fi
-created=$(dmesg | grep -c -E 'xtap: .* created$')
-destroyed=$(dmesg | grep -c -E 'xtap: .* destroyed$')
+lifetimes=$(lifetime_audit)
+life_rc=$?
 bad=$(kernel_log_bad | head -n 20)
-if [ "$created" = "$destroyed" ] && [ -z "$bad" ]; then
-	result OK "lifetimes balanced and kernel log clean # created=$created destroyed=$destroyed"
+if [ "$life_rc" = 0 ] && [ -z "$bad" ]; then
+	result OK "lifetimes balanced and kernel log clean # $lifetimes"
 else
-	out "# created=$created destroyed=$destroyed"
+	out "# created/destroyed per kind: $lifetimes"
 	[ -n "$bad" ] && printf '# %s\n' "$bad" >&3
 	result FAIL "lifetimes balanced and kernel log clean"
 fi
