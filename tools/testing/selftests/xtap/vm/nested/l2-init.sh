@@ -20,9 +20,10 @@
 # NIC i gets 10.77.<i+1>.2/24 and talks to the L1 host at 10.77.<i+1>.1:
 # print the negotiated virtio features, ping the host, fetch KB kilobytes
 # what its port 5001 sends and send the same bytes back to its port 5002 (the
-# host compares checksums; see peer.py).  Results go to the second serial port as
-# "XT key=value ..." lines; the last one is "XT done".  Then reboot -f, which
-# ends QEMU (-no-reboot).
+# host compares checksums; see peer.py).  Once every NIC is done, "XT quiet",
+# then each NIC's counters once they stopped moving ("gstats", "qstats").
+# Results go to the second serial port as "XT key=value ..." lines; the last
+# one is "XT done".  Then reboot -f, which ends QEMU (-no-reboot).
 PATH=/bin:/sbin
 export PATH
 mount -t proc proc /proc
@@ -55,6 +56,12 @@ while [ "$(nics)" -lt "$n" ] && [ $t -lt 300 ]; do
 	t=$((t + 1))
 done
 rep "modules uptime=$(up) nics=$(nics)"
+# No IPv6: it sends on its own (DAD, MLD reports, router solicitations
+# with a backoff that never ends) at times no test controls, and
+# e2e_qemu.sh compares every frame the guest sends and receives with the
+# host's counters.
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
+echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6
 
 # devof I: the interface whose MAC ends in 0I.
 devof() {
@@ -127,10 +134,42 @@ while [ $i -lt "$n" ]; do
 			rep "nic=$i ping_after=fail"
 		fi
 	fi
-	if [ "$q" -gt 1 ]; then
-		rep "nic=$i qstats=$(ethtool -S "$dev" | awk '/_queue_[0-9]+_packets:/ { gsub(/:/, ""); printf "%s%s=%s", s, $1, $2; s = "," }')"
-	fi
 	i=$((i + 1))
 done
+# Last, the traffic over: each NIC's own counters (and per queue on a
+# multiqueue NIC), for an exact comparison with the host's.  They are
+# taken once nothing moved for 6 s: virtio-net counts a sent frame only
+# when its buffer comes back, and a neighbour entry used at the end is
+# probed 5 s later (delay_first_probe_time), by either side.  "XT quiet"
+# tells L1 that the traffic is over (it then notes QEMU's vhost workers).
+rep "quiet uptime=$(up)"
+snap() {
+	i=0
+	while [ $i -lt "${xt_nics:-0}" ]; do
+		dev=$(devof $i)
+		s=/sys/class/net/$dev/statistics
+		[ -n "$dev" ] &&
+			echo "nic=$i gstats=$(cat "$s/rx_packets"),$(cat "$s/rx_bytes"),$(cat "$s/tx_packets"),$(cat "$s/tx_bytes"),$(cat "$s/rx_dropped"),$(cat "$s/tx_dropped")"
+		q=$(echo "${xt_queues:-}" | cut -d, -f$((i + 1)))
+		if [ -n "$dev" ] && [ "${q:-1}" -gt 1 ]; then
+			echo "nic=$i qstats=$(ethtool -S "$dev" | awk '/_queue_[0-9]+_packets:/ { gsub(/:/, ""); printf "%s%s=%s", s, $1, $2; s = "," }')"
+		fi
+		i=$((i + 1))
+	done
+}
+t=1
+was=$(snap)
+sleep 6
+now=$(snap)
+while [ "$now" != "$was" ] && [ $t -lt 10 ]; do
+	t=$((t + 1))
+	was=$now
+	sleep 6
+	now=$(snap)
+done
+echo "$now" | while read -r l; do
+	rep "$l"
+done
+rep "stats_tries=$t stats_stable=$([ "$now" = "$was" ] && echo 1 || echo 0)"
 rep "done uptime=$(up)"
 reboot -f

@@ -39,6 +39,11 @@
 #   nested_peer I DIR            "BYTES SHA256" the L1 peer saw (h2g/g2h)
 #   nested_delta I               "RXP RXB TXP TXB": NIC I's host-side
 #                                counters over the run (rx = from the guest)
+#   nested_drops I               "RXD TXD": its rx_dropped and tx_dropped
+#                                over the run
+#   nested_gstats I              "RXP RXB TXP TXB RXD TXD": the L2 guest's
+#                                own counters of NIC I once its traffic
+#                                was over (empty if it did not report)
 #   nested_has_feature I BIT     is virtio feature BIT negotiated on NIC I
 #   nested_feature_names I       NIC I's negotiated features, by name
 #   nested_cleanup               kill, close and delete everything
@@ -60,6 +65,8 @@ NL_KB=()	# per NIC: kilobytes to move in each direction
 NL_Q=()		# per NIC: queue pairs
 NL_BEFORE=()	# per NIC: counters before the run
 NL_AFTER=()	# per NIC: counters after the run
+NL_DBEFORE=()	# per NIC: rx_dropped and tx_dropped before the run
+NL_DAFTER=()	# per NIC: the same after the run
 NL_LINKS=()	# interfaces to delete
 NL_FDS=()	# descriptors opened for QEMU
 NL_ARGS=()	# -netdev/-device options for nested_qemu
@@ -67,6 +74,7 @@ NL_QEMU=()	# QEMU's options except the NICs (set by nested_run)
 NL_APPEND=""	# more L2 kernel command line (e.g. xt_ping_after=1)
 NL_STREAM=""	# directory of peer.py --stream (NICs with KB 0 stream)
 NL_QPID=""
+NL_QLAST=""	# QEMU's pid in the last nested_run
 NL_PPID=""
 NL_BOOT_SECS=""	# QEMU start to L2's /init, wall clock
 NL_RUN_SECS=""	# QEMU start to exit, wall clock
@@ -76,6 +84,8 @@ NL_NVHOST=0	# vhost descriptors passed to QEMU
 declare -gA NL_WTICKS	# kernel worker threads of QEMU (vhost): pid -> CPU ticks
 NL_WORKERS=""	# their names, after the run
 NL_WORKER_MS=0	# their CPU time in ms, after the run
+NL_WLIVE=""	# the workers alive once L2's traffic was over ("XT quiet"),
+		# sorted names; "-" if L2 never got there
 
 # Features of virtio-net (bit numbers of the virtio spec).
 NL_F_CSUM=0
@@ -139,6 +149,17 @@ nested_mac() { echo "52:54:00:77:00:0$1"; }
 nested_host_ip() { echo "10.77.$(($1 + 1)).1"; }
 nested_guest_ip() { echo "10.77.$(($1 + 1)).2"; }
 
+# nl_no_ipv6 DEV...: no IPv6 on the host side of a NIC: it would send on
+# its own (DAD, MLD reports) at times no test controls, and e2e_qemu.sh
+# matches every frame the host sends with one the guest received (L2 turns
+# IPv6 off on its side too: l2-init.sh).
+nl_no_ipv6() {
+	local d
+	for d in "$@"; do
+		echo 1 > "/proc/sys/net/ipv6/conf/$d/disable_ipv6" 2>/dev/null
+	done
+}
+
 nested_add_nic() {
 	local name=$1 kb=$2 q=$3 i=$NL_N qopt=()
 	[ "$q" -gt 1 ] && qopt=(numtxqueues "$q" numrxqueues "$q")
@@ -148,10 +169,12 @@ nested_add_nic() {
 		# stack on its peer ${name}h, which has the L1 address.
 		ip link add "${name}l" type veth peer name "${name}h" || return 1
 		NL_LINKS+=("${name}l")
+		nl_no_ipv6 "${name}l" "${name}h"
 		ip link set "${name}l" up && ip link set "${name}h" up || return 1
 		ip link add link "${name}l" name "$name" "${qopt[@]}" type macvtap mode bridge ||
 			return 1
 		NL_LINKS+=("$name")
+		nl_no_ipv6 "$name"
 		# macvlan delivers by destination MAC: it must be the guest's.
 		ip link set "$name" address "$(nested_mac "$i")" up || return 1
 		ip addr add "$(nested_host_ip "$i")/24" dev "${name}h" || return 1
@@ -165,6 +188,7 @@ nested_add_nic() {
 		[ "$q" -gt 1 ] && qopt=(multi_queue)
 		ip tuntap add dev "$name" mode tap vnet_hdr "${qopt[@]}" || return 1
 		NL_LINKS+=("$name")
+		nl_no_ipv6 "$name"
 		ip link set "$name" up || return 1
 		ip addr add "$(nested_host_ip "$i")/24" dev "$name" || return 1
 		NL_CNT[i]=$name
@@ -173,6 +197,7 @@ nested_add_nic() {
 	xtap)
 		ip link add "$name" "${qopt[@]}" type xtap || return 1
 		NL_LINKS+=("$name")
+		nl_no_ipv6 "$name"
 		ip link set "$name" up || return 1
 		ip addr add "$(nested_host_ip "$i")/24" dev "$name" || return 1
 		NL_CNT[i]=$name
@@ -239,6 +264,11 @@ nested_counters() {
 	echo "$(cat "$s/rx_packets") $(cat "$s/rx_bytes") $(cat "$s/tx_packets") $(cat "$s/tx_bytes")"
 }
 
+nested_drop_counters() {
+	local s=/sys/class/net/$1/statistics
+	echo "$(cat "$s/rx_dropped") $(cat "$s/tx_dropped")"
+}
+
 nested_qemu() {
 	# shellcheck disable=SC2031
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" "${NL_ARGS[@]}"
@@ -260,6 +290,18 @@ nested_sample_workers() {
 		read -r -a st 2>/dev/null < "$p/stat" || continue
 		NL_WTICKS[${p#/proc/}]="$comm $((st[13] + st[14]))"
 	done
+}
+
+# The names of QEMU's vhost workers alive now (as nested_sample_workers
+# picks them), sorted, on one line.
+nested_live_workers() {
+	local p comm
+	for p in /proc/[0-9]*; do
+		read -r comm 2>/dev/null < "$p/comm" || continue
+		case $comm in
+		*-"$NL_QPID" | xtap-[rt]x-[0-9]*q[0-9]*) echo "$comm" ;;
+		esac
+	done | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # Print the L2 reports that are new since the last call, for the record.
@@ -319,12 +361,15 @@ nested_run() {
 	fi
 	for ((i = 0; i < NL_N; i++)); do
 		NL_BEFORE[i]=$(nested_counters "${NL_CNT[i]}")
+		NL_DBEFORE[i]=$(nested_drop_counters "${NL_CNT[i]}")
 	done
 
 	nl_t0=$SECONDS
 	nl_seen=0
+	NL_WLIVE=""
 	"$@" < /dev/null > "$NL_WORK/qemu.log" 2>&1 &
 	NL_QPID=$!
+	NL_QLAST=$NL_QPID
 	deadline=$((SECONDS + secs))
 	NL_STATUS=ok
 	while kill -0 "$NL_QPID" 2>/dev/null; do
@@ -337,6 +382,8 @@ nested_run() {
 			NL_BOOT_SECS=$((SECONDS - nl_t0))
 		nested_progress
 		nested_sample_workers
+		[ -z "$NL_WLIVE" ] && grep -q '^XT quiet' "$NL_WORK/results" &&
+			NL_WLIVE=$(nested_live_workers)
 		sleep 1
 	done
 	wait "$NL_QPID"
@@ -350,12 +397,14 @@ nested_run() {
 		ticks=$((ticks + ${w##* }))
 	done
 	NL_WORKER_MS=$((ticks * 1000 / $(getconf CLK_TCK)))
+	NL_WLIVE=${NL_WLIVE:--}
 	nested_progress
 	[ -z "$NL_BOOT_SECS" ] && grep -q '^XT init' "$NL_WORK/results" &&
 		NL_BOOT_SECS=$NL_RUN_SECS
 	[ $NL_STATUS = ok ] && ! grep -q '^XT done' "$NL_WORK/results" && NL_STATUS=crash
 	for ((i = 0; i < NL_N; i++)); do
 		NL_AFTER[i]=$(nested_counters "${NL_CNT[i]}")
+		NL_DAFTER[i]=$(nested_drop_counters "${NL_CNT[i]}")
 	done
 	# The peer finishes when the guest's last connection closes.
 	for ((i = 0; i < 50; i++)); do
@@ -385,6 +434,17 @@ nested_delta() {
 	read -r -a b <<< "${NL_BEFORE[$1]}"
 	read -r -a a <<< "${NL_AFTER[$1]}"
 	echo "$((a[0] - b[0])) $((a[1] - b[1])) $((a[2] - b[2])) $((a[3] - b[3]))"
+}
+
+nested_drops() {
+	local b a
+	read -r -a b <<< "${NL_DBEFORE[$1]}"
+	read -r -a a <<< "${NL_DAFTER[$1]}"
+	echo "$((a[0] - b[0])) $((a[1] - b[1]))"
+}
+
+nested_gstats() {
+	nested_val "$1" gstats | tr , ' '
 }
 
 nested_has_feature() {
