@@ -467,6 +467,13 @@ TEST_F_TIMEOUT(bp, queue_pair_dir, 120)
 	EXPECT_EQ(30, xt_num(ifn, "queues/0/busy_poll_window_us"));
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "off"));
 	EXPECT_EQ(0, xt_num(ifn, "queues/0/busy_poll_window_us"));
+	/* a queue pair's files are read-only, for root too */
+	EXPECT_EQ(-EACCES, xt_write(ifn, "queues/0/tx_pid", "1"));
+	EXPECT_EQ(-EACCES, xt_write(ifn, "queues/0/rx_pid", "1"));
+	EXPECT_EQ(-EACCES, xt_write(ifn, "queues/0/busy_poll_window_us", "5"));
+	EXPECT_EQ(tx, xt_num(ifn, "queues/0/tx_pid"));
+	EXPECT_EQ(rx, xt_num(ifn, "queues/0/rx_pid"));
+	EXPECT_EQ(0, xt_num(ifn, "queues/0/busy_poll_window_us"));
 	/* adaptive starts without polling */
 	ASSERT_EQ(0, xt_write(ifn, "busy_poll_mode", "adaptive"));
 	EXPECT_EQ(0, xt_num(ifn, "queues/0/busy_poll_window_us"));
