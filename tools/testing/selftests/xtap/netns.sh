@@ -48,8 +48,9 @@ check "namespace B: its node belongs to its device" \
 	sh -c "echo '$out' | sed -n 2p | grep -q '/net/nsx$'"
 
 # A user namespace needs no privilege on the host for the same thing.
-# (The kernel refuses new user namespaces to a chrooted caller, as the VM
-# runner's tests are: that is a missing prerequisite, not xtap's failure.)
+# (The kernel refuses new user namespaces to a chrooted caller, or without
+# CONFIG_USER_NS: a missing prerequisite, not xtap's failure.  The VM
+# runner's tests are not chrooted: vm/init moves the host root over /.)
 if unshare -Ur true 2>/dev/null; then
 	out=$(unshare -Urn sh -c 'ip link add usx type xtap && ip -o link show usx' 2>&1)
 	check "user namespace: device created next to A ($out)" \

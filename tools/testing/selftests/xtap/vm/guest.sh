@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs inside the test VM (chrooted into the host root, read-only over 9p).
+# Runs inside the test VM, in the host root (read-only over 9p, moved over
+# the initramfs's / by vm/init).
 # Loads xtap.ko, runs the job given by vm/run.sh (the whole suite or one
 # command), unloads xtap and reports on the second serial port (/dev/ttyS1),
 # ending with a line "xtap-vm-result rc=N [pass=N fail=N skip=N]".
