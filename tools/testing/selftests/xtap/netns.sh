@@ -68,6 +68,39 @@ check "initial namespace: its class entry is its own" \
 	sh -c "readlink -f /sys/class/xtap/xtap$idx/device | grep -q '/net/xtns$$\$'"
 ip link del xtns$$
 
+# Per-queue allocations are charged to the memory cgroup of the process
+# that makes them (GFP_KERNEL_ACCOUNT), so a container pays for the xtap
+# memory it pins: four queue rings of 64 Ki slots (512 KiB each), opened
+# from a fresh cgroup, show in its memory.current.
+cgr=/sys/fs/cgroup
+mcg=$cgr/xtap-netns-$$
+added=""
+if grep -qw memory "$cgr/cgroup.controllers" 2>/dev/null; then
+	if ! grep -qw memory "$cgr/cgroup.subtree_control"; then
+		echo +memory > "$cgr/cgroup.subtree_control" && added=1
+	fi
+	mkdir "$mcg"
+fi
+if [ -f "$mcg/memory.current" ]; then
+	check "a 4-queue device with 64 Ki-slot rings created" \
+		ip link add xtmc$$ numtxqueues 4 numrxqueues 4 txqueuelen 65536 type xtap
+	idx=$(cat /sys/class/net/xtmc$$/ifindex)
+	# shellcheck disable=SC2016
+	delta=$(bash -c 'echo $$ > "$1/cgroup.procs" || exit 1
+		read -r b < "$1/memory.current"
+		exec 3<>"$2" 4<>"$2" 5<>"$2" 6<>"$2" || exit 1
+		read -r a < "$1/memory.current"
+		echo $((a - b))' _ "$mcg" "/dev/xtap$idx")
+	check "the rings are charged to the opener's memory cgroup (${delta:-?} B for 4 x 512 KiB)" \
+		test "${delta:-0}" -ge $((1536 * 1024))
+	ip link del xtmc$$
+	rmdir "$mcg"
+	[ -n "$added" ] && echo -memory > "$cgr/cgroup.subtree_control"
+else
+	echo "# SKIP memory cgroup: no cgroup2 memory controller here"
+	KSFT_SKIP=$((KSFT_SKIP + 1))
+fi
+
 # Namespace A dies: its device goes with it.
 kill "$holder"
 wait "$holder" 2>/dev/null
