@@ -282,6 +282,8 @@ int xb_if_mac(const char *ifname, uint8_t mac[6])
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), \
 			    .off = (o), .imm = (i) })
 
+static int xb_xdp_set(int ifindex, int fd);
+
 /*
  * Load an XDP program: XDP_DROP for every frame, or bpf_redirect() of
  * every frame to @redirect_ifindex (when not 0).
@@ -335,6 +337,30 @@ static int xb_xdp_load(int redirect_ifindex)
  */
 int xb_xdp_attach(int ifindex, int redirect_ifindex)
 {
+	int fd, ret;
+
+	fd = xb_xdp_load(redirect_ifindex);
+	if (fd < 0)
+		return fd;
+	ret = xb_xdp_set(ifindex, fd);
+	close(fd);
+	return ret;
+}
+
+/**
+ * xb_xdp_detach() - remove the native XDP program of an interface
+ * @ifindex: the interface
+ *
+ * Return: 0 or -errno.
+ */
+int xb_xdp_detach(int ifindex)
+{
+	return xb_xdp_set(ifindex, -1);
+}
+
+/* Attach program @fd (-1: detach) in native mode with RTM_SETLINK. */
+static int xb_xdp_set(int ifindex, int fd)
+{
 	union {
 		struct nlmsghdr nh;
 		char buf[256];
@@ -342,11 +368,7 @@ int xb_xdp_attach(int ifindex, int redirect_ifindex)
 	struct ifinfomsg *ifi;
 	struct nlattr *xdp;
 	uint32_t flags = XDP_FLAGS_DRV_MODE;
-	int fd, ret;
 
-	fd = xb_xdp_load(redirect_ifindex);
-	if (fd < 0)
-		return fd;
 	memset(&m, 0, sizeof(m));
 	m.nh.nlmsg_type = RTM_SETLINK;
 	m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(*ifi));
@@ -358,9 +380,7 @@ int xb_xdp_attach(int ifindex, int redirect_ifindex)
 	vdrv_nla_put(&m.nh, IFLA_XDP_FD, &fd, sizeof(fd));
 	vdrv_nla_put(&m.nh, IFLA_XDP_FLAGS, &flags, sizeof(flags));
 	xdp->nla_len = m.buf + m.nh.nlmsg_len - (char *)xdp;
-	ret = vdrv_rtnl_talk(&m.nh);
-	close(fd);
-	return ret;
+	return vdrv_rtnl_talk(&m.nh);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -397,6 +417,8 @@ void xb_link_del(const char *ifname)
 		vdrv_rtnl_dellink(ifindex);
 }
 
+static int xb_pkt_open(int ifindex, bool vnet_hdr, bool bypass);
+
 /**
  * xb_pkt_sender() - an AF_PACKET socket that only transmits
  * @ifindex: interface it sends on
@@ -409,6 +431,28 @@ void xb_link_del(const char *ifname)
  */
 int xb_pkt_sender(int ifindex, bool vnet_hdr)
 {
+	return xb_pkt_open(ifindex, vnet_hdr, true);
+}
+
+/**
+ * xb_pkt_sender_qdisc() - an AF_PACKET sender whose frames go through the
+ *	interface's qdisc
+ * @ifindex: interface it sends on
+ * @vnet_hdr: frames are preceded by a struct virtio_net_hdr
+ *
+ * As xb_pkt_sender(), but dev_queue_xmit() queues the frames, so that a
+ * stopped tx queue holds them in the qdisc (a full qdisc refuses them with
+ * ENOBUFS), as it holds a TCP sender's segments.
+ *
+ * Return: the fd or -errno.
+ */
+int xb_pkt_sender_qdisc(int ifindex, bool vnet_hdr)
+{
+	return xb_pkt_open(ifindex, vnet_hdr, false);
+}
+
+static int xb_pkt_open(int ifindex, bool vnet_hdr, bool bypass)
+{
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_ifindex = ifindex,
@@ -419,8 +463,8 @@ int xb_pkt_sender(int ifindex, bool vnet_hdr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
-		       sizeof(one)) < 0 ||
+	if ((bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+				  sizeof(one)) < 0) ||
 	    (vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
 				    sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
@@ -483,4 +527,74 @@ int xb_xtap_set(const char *ifname, const char *file, const char *val)
 		n = -errno;
 	close(fd);
 	return n < 0 ? (int)n : 0;
+}
+
+/**
+ * xb_dump_counters() - print the interface's non-zero ethtool -S counters
+ * @e: environment, before xb_env_down()
+ *
+ * For -v: where the frames went (batches, stops, wakes, drops).
+ */
+void xb_dump_counters(const struct xb_env *e)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ethtool -S %s | grep -v ': 0$' | sed 's/^/# /' >&2",
+		 e->be.ifname);
+	if (system(cmd))
+		fprintf(stderr, "# ethtool -S %s failed\n", e->be.ifname);
+}
+
+/**
+ * xb_if_by_mac() - the interface with a given MAC address
+ * @mac: "xx:xx:xx:xx:xx:xx", lower case
+ * @name: receives its name (IFNAMSIZ bytes)
+ *
+ * Return: its ifindex, or 0 when there is none.
+ */
+int xb_if_by_mac(const char *mac, char *name)
+{
+	struct if_nameindex *all, *i;
+	char path[128], buf[64];
+	int ifindex = 0;
+
+	all = if_nameindex();
+	if (!all)
+		return 0;
+	for (i = all; i->if_index; i++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address",
+			 i->if_name);
+		if (!vdrv_read_file(path, buf, sizeof(buf)) &&
+		    !strncmp(buf, mac, strlen(mac))) {
+			snprintf(name, IFNAMSIZ, "%s", i->if_name);
+			ifindex = i->if_index;
+			break;
+		}
+	}
+	if_freenameindex(all);
+	return ifindex;
+}
+
+/**
+ * xb_if_promisc() - set or clear an interface's promiscuous flag
+ * @ifname: the interface
+ * @on: set it
+ *
+ * Return: 0 or -errno.
+ */
+int xb_if_promisc(const char *ifname, bool on)
+{
+	struct ifreq ifr = {};
+	int ret;
+
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	ret = xb_ioctl_inet(SIOCGIFFLAGS, &ifr);
+	if (ret)
+		return ret;
+	if (on)
+		ifr.ifr_flags |= IFF_PROMISC;
+	else
+		ifr.ifr_flags &= ~IFF_PROMISC;
+	return xb_ioctl_inet(SIOCSIFFLAGS, &ifr);
 }

@@ -28,6 +28,8 @@
 #define XB_BACKENDS	2
 #define XB_MAX_WORKERS	8
 #define XB_MAX_ROUNDS	64
+/* Senders of the multi-flow rows (one AF_PACKET socket per flow). */
+#define XB_FLOWS	8
 
 /* Host and guest addresses on the tap link (host side owns .1). */
 #define XB_HOST_IP	"10.77.0.1"
@@ -52,7 +54,8 @@ enum xb_unit {
  * @backend: run only this backend ("xtap" or "upstream"; NULL: both)
  * @guest_cpu: CPU of the driver (and of the host-side sender/responder)
  * @worker_cpu: CPU of the backend's worker threads
- * @verbose: print details of RX stalls
+ * @verbose: print details of RX stalls, and xtap's ethtool -S counters
+ *	after each measurement
  */
 struct xb_opts {
 	unsigned int rounds;
@@ -78,6 +81,11 @@ struct xb_opts {
  *	delta over the window: a cross-check of @packets
  * @stalls: waits that ran into their safety timeout
  * @lost: frames sent but never delivered (RX rows)
+ * @drops: multi-flow rows: the interface's tx_dropped delta over the
+ *	window (frames the backend dropped: a full queue ring)
+ * @refused: multi-flow rows: frames the host's stack refused to take
+ *	(a full qdisc or socket buffer: ENOBUFS, EAGAIN), for the sender to
+ *	try again
  * @na: not measurable for this backend (the reason is in the row)
  */
 struct xb_result {
@@ -90,6 +98,8 @@ struct xb_result {
 	uint64_t host_pkts;
 	uint64_t stalls;
 	uint64_t lost;
+	uint64_t drops;
+	uint64_t refused;
 	bool na;
 };
 
@@ -106,6 +116,11 @@ struct xb_env {
 	int udp;			/* host UDP socket on XB_HOST_IP, or -1 */
 	int pkt;			/* host AF_PACKET sender, or -1 */
 	char veth[2][IFNAMSIZ];		/* veth pair (redirect row), or "" */
+	char nic[2][IFNAMSIZ];		/* hub NICs out, in (NIC row), or "" */
+	bool nic_xdp;			/* nic[1] has our program */
+	bool nic_promisc;		/* nic[1] made promiscuous */
+	int flow_fd[XB_FLOWS];		/* multi-flow senders, or -1 */
+	unsigned int nflows;
 	unsigned int gap_us;		/* request/response: pause between */
 	bool runtime_cpu;		/* worker CPU from schedstat */
 };
@@ -134,6 +149,14 @@ struct xb_env {
  *	upstream keeps @busyloop_us (NULL: no sysfs, both use @busyloop_us)
  * @gap_us: request/response: pause between requests (0: none)
  * @xtap_stall_off: xtap only: stall watchdog off (xtap/stall_ms = 0)
+ * @nic_redirect: the VM's two hub NICs (vm/run.sh): frames sent out of
+ *	the first arrive on the second, whose XDP program redirects them
+ *	into the interface; the sender sits on the first
+ * @flows: open this many AF_PACKET senders (at most XB_FLOWS) whose frames
+ *	go through the interface's qdisc (0: none)
+ * @xtap_fc_off: xtap only: flow control off (xtap/flow_control = 0): a
+ *	full queue ring drops, as upstream tun does, instead of stopping
+ *	the tx queue
  */
 struct xb_envcfg {
 	unsigned int num;
@@ -151,6 +174,9 @@ struct xb_envcfg {
 	const char *xtap_mode;
 	unsigned int gap_us;
 	bool xtap_stall_off;
+	bool nic_redirect;
+	unsigned int flows;
+	bool xtap_fc_off;
 };
 
 /**
@@ -187,11 +213,16 @@ int xb_if_addr(const char *ifname, const char *ip, unsigned int prefix);
 int xb_neigh_add(const char *ifname, const char *ip, const uint8_t *mac);
 int xb_if_mac(const char *ifname, uint8_t mac[6]);
 int xb_xdp_attach(int ifindex, int redirect_ifindex);
+int xb_xdp_detach(int ifindex);
+int xb_if_by_mac(const char *mac, char *name);
+int xb_if_promisc(const char *ifname, bool on);
 int xb_veth_create(const char *a, const char *b);
 void xb_link_del(const char *ifname);
 int xb_pkt_sender(int ifindex, bool vnet_hdr);
+int xb_pkt_sender_qdisc(int ifindex, bool vnet_hdr);
 int xb_udp_socket(const char *ip, uint16_t port);
 int xb_xtap_set(const char *ifname, const char *file, const char *val);
+void xb_dump_counters(const struct xb_env *e);
 
 /* xb_rows.c */
 int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
