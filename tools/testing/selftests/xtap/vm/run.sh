@@ -20,7 +20,8 @@
 # boot, default 120: the VM is killed and booted once more), VM_PANIC_ON_WARN
 # (default 1; 0 lets the debug kernel go on after a report, so one run shows
 # them all), XTAP_TIMEOUT_MULT (per-test timeout multiplier, default 4 under
-# TCG), VM_TESTS (space-separated subset of tests to run), VM_KEEP=1 (keep
+# TCG), VM_TESTS (space-separated subset of tests to run), XTEST_OMIT
+# (harness variants the test programs leave out, see lib/xtest.h), VM_KEEP=1 (keep
 # logs), VM_QEMU_ARGS (more QEMU arguments, split at blanks).
 set -u
 
@@ -109,6 +110,7 @@ trap 'exit 130' INT TERM
 	printf 'XTAP_DEBUG_KO=%q\n' "$([ -f "$debug_ko" ] && echo "$debug_ko")"
 	printf 'XTAP_TIMEOUT_MULT=%q\n' "${XTAP_TIMEOUT_MULT:-$([ "$accel" = tcg ] && echo 4 || echo 1)}"
 	printf 'XTAP_TESTS=%q\n' "${VM_TESTS:-}"
+	printf 'XTEST_OMIT=%q\n' "${XTEST_OMIT:-}"
 	printf 'XTAP_HOST_KVER=%q\n' "$hostver"
 	printf 'XTAP_BUILTINS=%q\n' "$([ -n "$kdir" ] && echo "$run/kmods")"
 	printf 'XTAP_CMD=('
