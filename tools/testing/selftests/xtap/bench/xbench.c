@@ -12,6 +12,7 @@
  *   xbench [-r ROUNDS] [-w WARM_S] [-s WINDOW_S] [-o ROW] [-b BACKEND]
  *          [--smoke] [--list]
  *
+ * -o ROW runs the rows whose id contains ROW; -o ID,ID,... exactly those.
  * --smoke: one round with tiny windows (the test suite's check that every
  * row still produces a number); --list: the row/backend pairs that must
  * produce a positive number.  Exit status: 0, 1 when a measurement failed,
@@ -41,9 +42,20 @@ struct xb_cell {
 
 static struct xb_cell (*xb_res)[XB_BACKENDS][XB_MAX_ROUNDS];
 
+/* -o ROW: rows whose id contains ROW; -o ID,ID,...: exactly those rows. */
 static bool xb_row_selected(const struct xb_row *row, const struct xb_opts *o)
 {
-	return !o->only || strstr(row->id, o->only);
+	const char *p = o->only;
+	size_t n = strlen(row->id);
+
+	if (!p)
+		return true;
+	if (!strchr(p, ','))
+		return strstr(row->id, p);
+	for (; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, row->id, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
 }
 
 static bool xb_row_na(const struct xb_row *row, enum vdrv_kind kind)
