@@ -3,7 +3,8 @@
  * Copyright (C) 2026 The xtap authors.
  *
  * sysfs: /sys/class/net/<dev>/xtap/ holds the device's busy-poll and stall
- * watchdog settings (busy_poll_mode, busy_poll_us, stall_ms), and
+ * watchdog settings (busy_poll_mode, busy_poll_us, stall_ms), its queue
+ * rings' flow control (flow_control), and
  * queues/<n>/ one directory per vhost queue pair attached to one of the
  * device's queues (tx_pid, rx_pid, busy_poll_window_us).
  *
@@ -187,14 +188,39 @@ static ssize_t stall_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return len;
 }
 
+static ssize_t flow_control_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  !READ_ONCE(xtap_sysfs_dev(kobj)->txq_drop));
+}
+
+/* Synchronization: xtap_sysfs_lock; ndo_start_xmit reads it live. */
+static ssize_t flow_control_store(struct kobject *kobj,
+				  struct kobj_attribute *attr,
+				  const char *buf, size_t len)
+{
+	struct xtap_dev *xt = xtap_sysfs_dev(kobj);
+	u32 on;
+
+	if (xtap_sysfs_uint(buf, 1, &on))
+		return -EINVAL;
+	mutex_lock(&xtap_sysfs_lock);
+	WRITE_ONCE(xt->txq_drop, !on);
+	mutex_unlock(&xtap_sysfs_lock);
+	return len;
+}
+
 static struct kobj_attribute xtap_attr_busy_poll_mode = __ATTR_RW(busy_poll_mode);
 static struct kobj_attribute xtap_attr_busy_poll_us = __ATTR_RW(busy_poll_us);
 static struct kobj_attribute xtap_attr_stall_ms = __ATTR_RW(stall_ms);
+static struct kobj_attribute xtap_attr_flow_control = __ATTR_RW(flow_control);
 
 static struct attribute *xtap_dev_attrs[] = {
 	&xtap_attr_busy_poll_mode.attr,
 	&xtap_attr_busy_poll_us.attr,
 	&xtap_attr_stall_ms.attr,
+	&xtap_attr_flow_control.attr,
 	NULL
 };
 

@@ -8,7 +8,9 @@
  * queue whose index is the skb's netdev tx queue.  A full ring stops that
  * tx queue (the qdisc holds further frames) and the queue's consumer wakes
  * it once the ring has drained to half; frames are dropped, and counted,
- * only when no queue is attached.
+ * only when no queue is attached.  With flow control off (sysfs
+ * flow_control = 0, for comparisons) a full ring drops and counts the
+ * frame instead, as upstream tun does.
  *
  * ndo_xdp_xmit (a host NIC's XDP_REDIRECT, through a devmap or not) puts
  * xdp_frame pointers, tagged with XTAP_PTR_XDP, into the same rings: no
@@ -84,8 +86,10 @@ static netdev_tx_t xtap_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (unlikely(!q))
 		return xtap_xmit_drop(xt, idx, skb, XTAP_STAT_TX_DROP_NO_QUEUE);
 
-	/* Is @txq the one @q's consumer wakes?  Only then may we stop it. */
-	own = READ_ONCE(q->index) == idx;
+	/* Is @txq the one @q's consumer wakes?  Only then may we stop it;
+	 * with flow control off we never do.
+	 */
+	own = READ_ONCE(q->index) == idx && !READ_ONCE(xt->txq_drop);
 	r = &q->ring;
 
 	spin_lock(&r->producer_lock);

@@ -49,7 +49,8 @@ struct xdp_rxq_info;
  * @XTAP_STAT_TX_BYTES: bytes of those frames
  * @XTAP_STAT_TX_DROP_NO_QUEUE: dropped: no queue attached
  * @XTAP_STAT_TX_DROP_RING_FULL: dropped: ring full on a queue that is not
- *	the one of the netdev tx queue (only while queues are re-indexed)
+ *	the one of the netdev tx queue (only while queues are re-indexed),
+ *	or on any queue with flow control off (sysfs flow_control = 0)
  * @XTAP_STAT_TX_DROP_NOMEM: dropped: no memory to orphan the frame
  * @XTAP_STAT_TX_DROP_HDR: dropped at read: no vnet header can describe it
  * @XTAP_STAT_TX_DROP_DETACHED: dropped: still queued when the queue was
@@ -232,9 +233,13 @@ struct xtap_poll_conf {
  *	by xtap_sysfs_lock
  * @sysfs_dead: the directories are gone or going; protected by
  *	xtap_sysfs_lock
+ * @txq_drop: a full queue ring drops the frame instead of stopping the
+ *	netdev tx queue (sysfs flow_control = 0); written under
+ *	xtap_sysfs_lock with WRITE_ONCE(), read by the datapath with
+ *	READ_ONCE()
  *
- * Everything but @dev, @id, @stats, @poll and the sysfs fields is written
- * under rtnl_lock.  The datapath reads @numqueues with READ_ONCE(),
+ * Everything but @dev, @id, @stats, @poll, @txq_drop and the sysfs fields
+ * is written under rtnl_lock.  The datapath reads @numqueues with READ_ONCE(),
  * @queues[] and @xdp_prog under RCU.
  */
 struct xtap_dev {
@@ -255,6 +260,7 @@ struct xtap_dev {
 	struct kobject *sysfs_queues;
 	struct list_head qps;
 	bool sysfs_dead;
+	bool txq_drop;
 };
 
 /**

@@ -887,6 +887,106 @@ TEST(watermark_stop_and_wake)
 	tapq_dev_delete(name);
 }
 
+/* Write @val to xtap/flow_control of @name; 0 or -errno. */
+static int flow_control_write(const char *name, const char *val)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/xtap/flow_control",
+		 name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+/*
+ * With xtap/flow_control 0 a full ring drops, as tun does: the tx queue is
+ * never stopped, the qdisc keeps nothing, the frames that did not fit are
+ * counted, and the reader gets exactly the ring's worth, in order.
+ */
+TEST(flow_control_off_drops)
+{
+	static const char *const bad[] = { "2", "-1", "on", "1x", "01 1" };
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_port = htons(7101) };
+	const int ring = 64, extra = 100;
+	static struct tapq_frame f;
+	char name[IFNAMSIZ], msg[32], path[128], buf[16];
+	int ifindex, fd, s, i, seq, next = 0;
+	unsigned int k;
+
+	tapq_name(name, "f");
+	ifindex = tapq_dev_create(name, 1, ring);
+	ASSERT_LT(0, ifindex);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/xtap/flow_control",
+		 name);
+	ASSERT_LT(0, tapq_read_file(path, buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", buf);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		EXPECT_EQ(-EINVAL, flow_control_write(name, bad[k]))
+			TH_LOG("bad value %u", k);
+	ASSERT_EQ(0, flow_control_write(name, "0\n"));
+	ASSERT_LT(0, tapq_read_file(path, buf, sizeof(buf)));
+	EXPECT_STREQ("0\n", buf);
+	ASSERT_EQ(0, tapq_sh("tc qdisc replace dev %s root pfifo limit 1000",
+			     name));
+	fd = tapq_open(ifindex, O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, tapq_wait_up(name, fd));
+	tapq_drain(fd);
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, s);
+	inet_pton(AF_INET, TAPQ_PEER_IP, &dst.sin_addr);
+	for (i = 0; i < ring + extra; i++) {
+		snprintf(msg, sizeof(msg), "seq %d", i);
+		ASSERT_EQ((ssize_t)sizeof(msg),
+			  sendto(s, msg, sizeof(msg), MSG_DONTWAIT,
+				 (void *)&dst, sizeof(dst)));
+	}
+	EXPECT_EQ(ring, tapq_sysfs_long(name, "statistics/tx_packets"));
+	EXPECT_EQ(extra, tapq_stat(name, "tx_drop_ring_full"));
+	EXPECT_EQ(extra, tapq_sysfs_long(name, "statistics/tx_dropped"));
+	EXPECT_EQ(0, tapq_stat(name, "tx_stops"));
+	EXPECT_EQ(0, tapq_stat(name, "tx_busy"));
+	EXPECT_EQ(0, tapq_sh("tc -s qdisc show dev %s | grep -q 'backlog 0b 0p'",
+			     name));
+
+	/* The ring's worth arrives, in order, and nothing after it. */
+	while (next < ring) {
+		ASSERT_LT(0, tapq_read(fd, HDR10, &f, 5000))
+			TH_LOG("frame %d missing", next);
+		if (!tapq_ipv4(&f, IPPROTO_UDP) ||
+		    sscanf((char *)f.data + 42, "seq %d", &seq) != 1)
+			continue;
+		ASSERT_EQ(next, seq);
+		next++;
+	}
+	while (tapq_read(fd, HDR10, &f, 100) > 0)
+		EXPECT_TRUE(!tapq_ipv4(&f, IPPROTO_UDP))
+			TH_LOG("a frame beyond the ring's worth arrived");
+
+	/* Back on: the next overflow stops the queue again. */
+	ASSERT_EQ(0, flow_control_write(name, "1"));
+	for (i = 0; i < ring + extra; i++) {
+		snprintf(msg, sizeof(msg), "seq %d", i);
+		ASSERT_EQ((ssize_t)sizeof(msg),
+			  sendto(s, msg, sizeof(msg), MSG_DONTWAIT,
+				 (void *)&dst, sizeof(dst)));
+	}
+	EXPECT_LE(1, tapq_stat(name, "tx_stops"));
+	EXPECT_EQ(extra, tapq_stat(name, "tx_drop_ring_full"));
+	close(s);
+	close(fd);
+	tapq_dev_delete(name);
+}
+
 struct blocked_reader {
 	int fd;
 	ssize_t ret;

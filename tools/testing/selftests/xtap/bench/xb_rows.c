@@ -189,8 +189,14 @@ static int xb_if_by_mac(const char *mac, char *name)
 	return name[0] && if_nametoindex(name) ? 0 : -ENODEV;
 }
 
-/* Both hub NICs up, the second promiscuous, an XDP_DROP program on each. */
-static int xb_nic_setup(struct xb_env *e)
+/*
+ * Both hub NICs up without IPv6 (no stray frames on the hub), the second
+ * promiscuous (virtio_net drops unicast frames for other MACs otherwise).
+ * The first gets an XDP_DROP program: virtio_net takes redirected frames
+ * only with a program of its own.  The second's program drops every frame
+ * (@in_redirect 0) or redirects it to ifindex @in_redirect.
+ */
+static int xb_nic_setup(struct xb_env *e, int in_redirect)
 {
 	char cmd[160];
 	int i, ret;
@@ -205,17 +211,17 @@ static int xb_nic_setup(struct xb_env *e)
 			return ret;
 		}
 	}
+	for (i = 0; i < 2; i++)
+		vdrv_link_disable_ipv6(e->nic[i]);
 	snprintf(cmd, sizeof(cmd),
 		 "ip link set %s up && ip link set %s up promisc on",
 		 e->nic[0], e->nic[1]);
 	if (system(cmd))
 		return -EIO;
-	for (i = 0; i < 2; i++) {
-		ret = xb_xdp_attach(if_nametoindex(e->nic[i]), 0);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	ret = xb_xdp_attach(if_nametoindex(e->nic[0]), 0);
+	if (ret)
+		return ret;
+	return xb_xdp_attach(if_nametoindex(e->nic[1]), in_redirect);
 }
 
 static void xb_nic_down(struct xb_env *e)
@@ -256,12 +262,15 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	static unsigned int seq;
 	const char *what;
 	char name[IFNAMSIZ];
+	unsigned int k;
 	int ret, fd;
 
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->udp = -1;
 	e->pkt = -1;
+	for (k = 0; k < XB_FLOWS; k++)
+		e->flow_fd[k] = -1;
 	e->be.tap_fd = -1;
 	e->be.vhost_fd = -1;
 	seq++;
@@ -290,6 +299,12 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	if (c->xtap_stall_off && kind == VDRV_XTAP) {
 		what = "xtap/stall_ms";
 		ret = xb_xtap_set(name, "stall_ms", "0");
+		if (ret)
+			goto err;
+	}
+	if (c->xtap_fc_off && kind == VDRV_XTAP) {
+		what = "xtap/flow_control";
+		ret = xb_xtap_set(name, "flow_control", "0");
 		if (ret)
 			goto err;
 	}
@@ -395,18 +410,37 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	}
 	if (c->nic_redirect) {
 		what = "hub NICs (vm/run.sh)";
-		ret = xb_nic_setup(e);
+		ret = xb_nic_setup(e, 0);
 		if (ret)
 			goto err;
 		what = "attach XDP redirect to the hub NIC";
 		ret = xb_xdp_attach(e->be.ifindex, if_nametoindex(e->nic[0]));
 		if (ret)
 			goto err;
+		e->host_on_nic = true;
 	}
-	if (c->pkt || c->veth_redirect) {
+	if (c->nic_rx_redirect) {
+		what = "hub NICs (vm/run.sh), XDP redirect into the interface";
+		ret = xb_nic_setup(e, e->be.ifindex);
+		if (ret)
+			goto err;
+	}
+	for (k = 0; k < c->flows && k < XB_FLOWS; k++) {
+		what = "AF_PACKET flow sender";
+		fd = xb_pkt_sender_qdisc(e->be.ifindex, c->pkt_vnet_hdr);
+		if (fd < 0) {
+			ret = fd;
+			goto err;
+		}
+		e->flow_fd[k] = fd;
+		e->nflows = k + 1;
+	}
+	if (c->pkt || c->veth_redirect || c->nic_rx_redirect) {
 		what = "AF_PACKET sender";
 		fd = xb_pkt_sender(c->veth_redirect ?
 				   (int)if_nametoindex(e->veth[0]) :
+				   c->nic_rx_redirect ?
+				   (int)if_nametoindex(e->nic[0]) :
 				   e->be.ifindex, c->pkt_vnet_hdr);
 		if (fd < 0) {
 			ret = fd;
@@ -430,6 +464,12 @@ err:
  */
 void xb_env_down(struct xb_env *e)
 {
+	unsigned int k;
+
+	for (k = 0; k < e->nflows; k++)
+		if (e->flow_fd[k] >= 0)
+			close(e->flow_fd[k]);
+	e->nflows = 0;
 	if (e->pkt >= 0)
 		close(e->pkt);
 	if (e->udp >= 0)
@@ -495,11 +535,19 @@ static int xb_wait_used(struct xb_env *e, unsigned int q, unsigned int want,
 	}
 }
 
+static int xb_rx_take_max(struct xb_env *e, uint64_t *bytes, int max);
+
 /*
  * Take every received frame without copying it; count frames and bytes.
  * Return: frames taken or -errno.
  */
 static int xb_rx_take(struct xb_env *e, uint64_t *bytes)
+{
+	return xb_rx_take_max(e, bytes, -1);
+}
+
+/* The same, at most @max frames (-1: no limit). */
+static int xb_rx_take_max(struct xb_env *e, uint64_t *bytes, int max)
 {
 	struct vdrv *d = &e->d;
 	struct virtio_net_hdr_mrg_rxbuf h;
@@ -508,7 +556,7 @@ static int xb_rx_take(struct xb_env *e, uint64_t *bytes)
 	int n = 0, ret;
 	size_t len;
 
-	for (;;) {
+	while (n != max) {
 		ret = vdrv_pop(d, VDRV_RX, &u);
 		if (ret < 0)
 			return ret;
@@ -629,7 +677,7 @@ static bool xb_window_tick(struct xb_window *w, struct xb_env *e, uint64_t pk,
 		w->pk0 = pk;
 		w->bytes0 = bytes;
 		w->cpu0 = xb_workers_cpu_ns(e);
-		w->host0 = xb_if_stat(e->nic[1][0] ? e->nic[1] : e->be.ifname,
+		w->host0 = xb_if_stat(e->host_on_nic ? e->nic[1] : e->be.ifname,
 				      w->host_stat);
 		return true;
 	}
@@ -639,7 +687,7 @@ static bool xb_window_tick(struct xb_window *w, struct xb_env *e, uint64_t pk,
 	r->packets = pk - w->pk0;
 	r->bytes = bytes - w->bytes0;
 	r->cpu_ns = xb_workers_cpu_ns(e) - w->cpu0;
-	r->host_pkts = xb_if_stat(e->nic[1][0] ? e->nic[1] : e->be.ifname,
+	r->host_pkts = xb_if_stat(e->host_on_nic ? e->nic[1] : e->be.ifname,
 				  w->host_stat) - w->host0;
 	return false;
 }
@@ -916,6 +964,157 @@ static int xb_run_rx64k(struct xb_env *e, const struct xb_opts *o,
 }
 
 /* ---------------------------------------------------------------------- */
+/* RX: several flows through the qdisc */
+
+/* Frames each flow offers per turn of the loop: together twice what the
+ * guest takes per turn, so that the host outruns the guest.
+ */
+#define XB_FLOW_BURST	16
+/* Frames the guest takes per turn: a Linux guest's NAPI weight. */
+#define XB_FLOW_TAKE	64
+
+/*
+ * Bulk host -> guest from e->nflows senders at once, each its own flow
+ * (UDP or TCP source port 40000 + flow), through the interface's qdisc:
+ * the host side of several TCP streams to one guest, without TCP.  Open
+ * loop: each turn every flow offers XB_FLOW_BURST frames, whatever is in
+ * flight, and the guest takes at most XB_FLOW_TAKE (a NAPI poll), so the
+ * host offers more than the guest takes and the backend's ring fills up:
+ * the case flow control is for.  What the stack refuses (a full qdisc behind a stopped tx queue:
+ * ENOBUFS) is counted as refused and offered again next turn, which is
+ * what a TCP sender does with its unsent data.  A backend that never
+ * stops its queue drops what does not fit into its ring instead: counted
+ * from the interface's tx_dropped as drops.  When every flow was refused
+ * and the guest found nothing, the guest sleeps until the backend has
+ * delivered something (the sender could not go on either).
+ */
+static int xb_rx_flows(struct xb_env *e, const struct xb_opts *o,
+		       uint8_t *frame, size_t len, struct virtio_net_hdr *vh,
+		       uint8_t *port, struct xb_result *r)
+{
+	uint64_t recvd = 0, bytes = 0, refused = 0, refused0 = 0;
+	uint64_t turns = 0, offered = 0, waits = 0;
+	struct mmsghdr m[XB_FLOWS][XB_FLOW_BURST];
+	struct iovec iov[XB_FLOWS][2];
+	uint8_t *fr[XB_FLOWS];
+	long long drops0 = 0;
+	struct xb_window w;
+	unsigned int f, k;
+	bool was_open;
+	int n, ret, sent;
+
+	memset(m, 0, sizeof(m));
+	for (f = 0; f < e->nflows; f++) {
+		fr[f] = malloc(len);
+		if (!fr[f]) {
+			while (f--)
+				free(fr[f]);
+			return -ENOMEM;
+		}
+		memcpy(fr[f], frame, len);
+		/* source port 40000 + f: one flow each */
+		fr[f][port - frame] = (40000 + f) >> 8;
+		fr[f][port - frame + 1] = (40000 + f) & 0xff;
+		iov[f][0].iov_base = vh;
+		iov[f][0].iov_len = sizeof(*vh);
+		iov[f][1].iov_base = fr[f];
+		iov[f][1].iov_len = len;
+		for (k = 0; k < XB_FLOW_BURST; k++) {
+			m[f][k].msg_hdr.msg_iov = vh ? iov[f] : iov[f] + 1;
+			m[f][k].msg_hdr.msg_iovlen = vh ? 2 : 1;
+		}
+	}
+	xb_window_init(&w, o, "tx_packets");
+	ret = 0;
+	for (;;) {
+		was_open = w.open;
+		if (!xb_window_tick(&w, e, recvd, bytes, r))
+			break;
+		if (!was_open && w.open) {
+			drops0 = xb_if_stat(e->be.ifname, "tx_dropped");
+			refused0 = refused;
+		}
+		sent = 0;
+		turns++;
+		for (f = 0; f < e->nflows; f++) {
+			n = sendmmsg(e->flow_fd[f], m[f], XB_FLOW_BURST,
+				     MSG_DONTWAIT);
+			if (n < 0 && errno != ENOBUFS && errno != EAGAIN) {
+				ret = -errno;
+				goto out;
+			}
+			n = n < 0 ? 0 : n;
+			offered += XB_FLOW_BURST;
+			sent += n;
+			refused += XB_FLOW_BURST - n;
+		}
+		n = xb_rx_take_max(e, &bytes, XB_FLOW_TAKE);
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+		recvd += n;
+		if (n) {
+			ret = xb_rx_refill(e);
+			if (ret)
+				goto out;
+			continue;
+		}
+		if (sent)
+			continue;
+		waits++;
+		ret = xb_wait_used(e, VDRV_RX, 1, XB_RX_WAIT_MS);
+		if (ret < 0)
+			goto out;
+		if (!ret) {
+			r->stalls++;
+			ret = vdrv_kick_force(&e->d, VDRV_RX);
+			if (ret)
+				goto out;
+		}
+		ret = 0;
+	}
+	r->drops = xb_if_stat(e->be.ifname, "tx_dropped") - drops0;
+	r->refused = refused - refused0;
+	if (o->verbose)
+		fprintf(stderr, "# flows: %llu turns, %llu offered, %llu refused, %llu received, %llu waits\n",
+			(unsigned long long)turns,
+			(unsigned long long)offered,
+			(unsigned long long)refused,
+			(unsigned long long)recvd, (unsigned long long)waits);
+	xb_set_rate(r, &w, XB_GBPS, len);
+out:
+	for (f = 0; f < e->nflows; f++)
+		free(fr[f]);
+	return ret;
+}
+
+static int xb_run_flows1500(struct xb_env *e, const struct xb_opts *o,
+			    struct xb_result *r)
+{
+	uint8_t f[XB_F1500];
+
+	xb_udp_frame(f, sizeof(f), xb_guest_mac, e->mac, XB_HOST_IP,
+		     XB_GUEST_IP);
+	return xb_rx_flows(e, o, f, sizeof(f), NULL, f + 14 + 20, r);
+}
+
+static int xb_run_flows64k(struct xb_env *e, const struct xb_opts *o,
+			   struct xb_result *r)
+{
+	struct virtio_net_hdr vh;
+	uint8_t *f = malloc(XB_F64K);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	xb_gso_frame(f, &vh, xb_guest_mac, e->mac, XB_HOST_IP, XB_GUEST_IP);
+	ret = xb_rx_flows(e, o, f, XB_F64K, &vh, f + 14 + 20, r);
+	free(f);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Request/response */
 
 static int xb_cmp_double(const void *a, const void *b)
@@ -1143,9 +1342,14 @@ const struct xb_row xb_rows[] = {
 		.id = "rx64_redirect",
 		.title = "RX 64 B veth XDP_REDIRECT→tap→guest (ndo_xdp_xmit)",
 		.unit = XB_KPPS,
-		.xtap_na = "n/a (xtap has no ndo_xdp_xmit yet)",
 		.run = xb_run_rx64,
 		.cfg = { .num = XB_NUM, .veth_redirect = true },
+	}, {
+		.id = "rx64_nic_redirect",
+		.title = "RX 64 B NIC→NIC (QEMU hub), XDP_REDIRECT on the second→tap→guest (ndo_xdp_xmit)",
+		.unit = XB_KPPS,
+		.run = xb_run_rx64,
+		.cfg = { .num = XB_NUM, .nic_rx_redirect = true },
 	}, {
 		.id = "rr",
 		.title = "UDP request/response 64 B, busy-poll off",
@@ -1248,6 +1452,36 @@ const struct xb_row xb_rows[] = {
 		.cfg = { .num = XB_BULK_NUM, .rx_buf_size = 4096, .pkt = true,
 			 .pkt_vnet_hdr = true,
 			 .offload = TUN_F_CSUM | TUN_F_TSO4 },
+	}, {
+		.id = "rx8f1500",
+		.title = "RX bulk 8 flows 1514 B frames through the qdisc (xtap: flow control on)",
+		.unit = XB_GBPS,
+		.run = xb_run_flows1500,
+		.cfg = { .num = XB_NUM, .flows = XB_FLOWS },
+	}, {
+		.id = "rx8f1500_fc_off",
+		.title = "RX bulk 8 flows 1514 B frames through the qdisc, xtap flow control off (drops on a full ring, as tun)",
+		.unit = XB_GBPS,
+		.run = xb_run_flows1500,
+		.cfg = { .num = XB_NUM, .flows = XB_FLOWS,
+			 .xtap_fc_off = true },
+	}, {
+		.id = "rx8f64k",
+		.title = "RX bulk 8 flows 64 KB TCP GSO frames through the qdisc (xtap: flow control on)",
+		.unit = XB_GBPS,
+		.run = xb_run_flows64k,
+		.cfg = { .num = XB_BULK_NUM, .rx_buf_size = 4096,
+			 .flows = XB_FLOWS, .pkt_vnet_hdr = true,
+			 .offload = TUN_F_CSUM | TUN_F_TSO4 },
+	}, {
+		.id = "rx8f64k_fc_off",
+		.title = "RX bulk 8 flows 64 KB TCP GSO frames through the qdisc, xtap flow control off (drops on a full ring, as tun)",
+		.unit = XB_GBPS,
+		.run = xb_run_flows64k,
+		.cfg = { .num = XB_BULK_NUM, .rx_buf_size = 4096,
+			 .flows = XB_FLOWS, .pkt_vnet_hdr = true,
+			 .offload = TUN_F_CSUM | TUN_F_TSO4,
+			 .xtap_fc_off = true },
 	},
 };
 

@@ -400,6 +400,32 @@ void xb_link_del(const char *ifname)
 		vdrv_rtnl_dellink(ifindex);
 }
 
+/* An AF_PACKET socket that only transmits (see the two callers). */
+static int xb_pkt_open(int ifindex, bool vnet_hdr, bool bypass)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = ifindex,
+	};
+	int fd, one = 1, size = 8 << 20;
+
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	if ((bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
+				  sizeof(one)) < 0) ||
+	    (vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+				    sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /**
  * xb_pkt_sender() - an AF_PACKET socket that only transmits
  * @ifindex: interface it sends on
@@ -412,27 +438,24 @@ void xb_link_del(const char *ifname)
  */
 int xb_pkt_sender(int ifindex, bool vnet_hdr)
 {
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_ifindex = ifindex,
-	};
-	int fd, one = 1, size = 8 << 20;
+	return xb_pkt_open(ifindex, vnet_hdr, true);
+}
 
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one,
-		       sizeof(one)) < 0 ||
-	    (vnet_hdr && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
-				    sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+/**
+ * xb_pkt_sender_qdisc() - an AF_PACKET sender whose frames go through the
+ *	interface's qdisc
+ * @ifindex: interface it sends on
+ * @vnet_hdr: frames are preceded by a struct virtio_net_hdr
+ *
+ * As xb_pkt_sender(), but dev_queue_xmit() queues the frames, so that a
+ * stopped tx queue holds them in the qdisc (a full qdisc refuses them with
+ * ENOBUFS), as it holds a TCP sender's segments.
+ *
+ * Return: the fd or -errno.
+ */
+int xb_pkt_sender_qdisc(int ifindex, bool vnet_hdr)
+{
+	return xb_pkt_open(ifindex, vnet_hdr, false);
 }
 
 /**
@@ -486,4 +509,21 @@ int xb_xtap_set(const char *ifname, const char *file, const char *val)
 		n = -errno;
 	close(fd);
 	return n < 0 ? (int)n : 0;
+}
+
+/**
+ * xb_dump_counters() - print the interface's non-zero ethtool -S counters
+ * @e: environment, before xb_env_down()
+ *
+ * For -v: where the frames went (batches, stops, wakes, drops).
+ */
+void xb_dump_counters(const struct xb_env *e)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ethtool -S %s | grep -v ': 0$' | sed 's/^/# /' >&2",
+		 e->be.ifname);
+	if (system(cmd))
+		fprintf(stderr, "# ethtool -S %s failed\n", e->be.ifname);
 }

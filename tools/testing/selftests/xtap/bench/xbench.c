@@ -114,6 +114,10 @@ static void xb_print_raw(const struct xb_row *row, enum vdrv_kind kind,
 		       (unsigned long long)r->lost);
 		if (r->spin_ns)
 			printf(" spin_ns=%llu", (unsigned long long)r->spin_ns);
+		if (row->cfg.flows)
+			printf(" drops=%llu refused=%llu",
+			       (unsigned long long)r->drops,
+			       (unsigned long long)r->refused);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -137,6 +141,8 @@ static int xb_measure(const struct xb_row *row, enum vdrv_kind kind,
 		if (ret)
 			fprintf(stderr, "# %s %s: %s\n", row->id,
 				vdrv_kind_name(kind), strerror(-ret));
+		if (o->verbose && kind == VDRV_XTAP)
+			xb_dump_counters(&e);
 	}
 	xb_env_down(&e);
 	c->state = ret ? XB_FAIL : XB_OK;
@@ -345,6 +351,46 @@ static void xb_busy_poll_note(const struct xb_opts *o)
 	printf("\n");
 }
 
+/* Multi-flow rows: what each backend dropped and what the qdisc held back. */
+static void xb_flows_note(const struct xb_opts *o)
+{
+	double d[XB_MAX_ROUNDS], f[XB_MAX_ROUNDS];
+	unsigned int ri, b, k, n;
+	bool first = true;
+
+	for (ri = 0; ri < xb_nrows; ri++) {
+		const struct xb_row *row = &xb_rows[ri];
+
+		if (!row->cfg.flows || !xb_row_selected(row, o))
+			continue;
+		if (first)
+			printf("\nMulti-flow rows, frames per measurement window (median [min–max] over rounds): dropped by the backend (the interface's tx_dropped: a full queue ring) / refused by the host's qdisc and offered again (the sender's ENOBUFS):\n\n");
+		first = false;
+		printf("- %s:", row->id);
+		for (b = 0; b < XB_BACKENDS; b++) {
+			struct xb_stat sd, sf;
+
+			for (k = 0, n = 0; k < o->rounds; k++) {
+				const struct xb_cell *c = &xb_res[ri][b][k];
+
+				if (c->state != XB_OK)
+					continue;
+				d[n] = c->r.drops;
+				f[n++] = c->r.refused;
+			}
+			if (!n)
+				continue;
+			sd = xb_stats(d, n);
+			sf = xb_stats(f, n);
+			printf(" %s dropped %.0f [%.0f–%.0f] / refused %.0f [%.0f–%.0f]%s",
+			       vdrv_kind_name(xb_kinds[b]), sd.med, sd.min,
+			       sd.max, sf.med, sf.min, sf.max,
+			       b + 1 < XB_BACKENDS ? ";" : "");
+		}
+		printf("\n");
+	}
+}
+
 static void xb_table(const struct xb_opts *o)
 {
 	struct utsname u;
@@ -384,6 +430,7 @@ static void xb_table(const struct xb_opts *o)
 		printf("\n†: the slowest and the fastest round differ more than %.0f×; the VM's vCPUs are host threads and the host's load changed.\n",
 		       XB_SPREAD);
 	xb_busy_poll_note(o);
+	xb_flows_note(o);
 	if (stalls || lost)
 		printf("\nGuest waits that timed out (RX: 10 ms, then an RX kick; otherwise 100 ms): %llu; frames sent to the guest and never delivered: %llu (see the xbench-raw lines).\n",
 		       (unsigned long long)stalls, (unsigned long long)lost);

@@ -28,6 +28,8 @@
 #define XB_BACKENDS	2
 #define XB_MAX_WORKERS	8
 #define XB_MAX_ROUNDS	64
+/* Senders of the multi-flow rows (one AF_PACKET socket per flow). */
+#define XB_FLOWS	8
 
 /* Host and guest addresses on the tap link (host side owns .1). */
 #define XB_HOST_IP	"10.77.0.1"
@@ -53,7 +55,8 @@ enum xb_unit {
  * @backend: run only this backend ("xtap" or "upstream"; NULL: both)
  * @guest_cpu: CPU of the driver (and of the host-side sender/responder)
  * @worker_cpu: CPU of the backend's worker threads
- * @verbose: print details of RX stalls
+ * @verbose: print details of RX stalls, and xtap's ethtool -S counters
+ *	after each measurement
  */
 struct xb_opts {
 	unsigned int rounds;
@@ -82,6 +85,11 @@ struct xb_opts {
  * @spin_ns: xtap request/response rows with a busy_poll_mode: time the
  *	workers spent busy polling in the window (ethtool -S
  *	q0_busy_poll_ns), else 0
+ * @drops: multi-flow rows: the interface's tx_dropped delta over the
+ *	window (frames the backend dropped: a full queue ring)
+ * @refused: multi-flow rows: frames the host's stack refused to take
+ *	(a full qdisc or socket buffer: ENOBUFS, EAGAIN), for the sender to
+ *	try again
  * @na: not measurable for this backend (the reason is in the row)
  */
 struct xb_result {
@@ -95,6 +103,8 @@ struct xb_result {
 	uint64_t stalls;
 	uint64_t lost;
 	uint64_t spin_ns;
+	uint64_t drops;
+	uint64_t refused;
 	bool na;
 };
 
@@ -111,7 +121,10 @@ struct xb_env {
 	int udp;			/* host UDP socket on XB_HOST_IP, or -1 */
 	int pkt;			/* host AF_PACKET sender, or -1 */
 	char veth[2][IFNAMSIZ];		/* veth pair (redirect row), or "" */
-	char nic[2][IFNAMSIZ];		/* hub NICs (NIC redirect row), or "" */
+	char nic[2][IFNAMSIZ];		/* hub NICs out, in (NIC rows), or "" */
+	bool host_on_nic;		/* cross-check counter: nic[1]'s */
+	int flow_fd[XB_FLOWS];		/* multi-flow senders, or -1 */
+	unsigned int nflows;
 	unsigned int gap_us;		/* request/response: pause between */
 	bool runtime_cpu;		/* worker CPU from schedstat */
 };
@@ -139,6 +152,10 @@ struct xb_env {
  *	whose rx_packets is the row's cross-check.  virtio_net takes
  *	redirected frames only with a program of its own: XDP_DROP, which
  *	sees nothing there
+ * @nic_rx_redirect: the VM's two hub NICs (vm/run.sh) as for
+ *	@nic_redirect, but the other way: frames sent out of the first
+ *	arrive on the second, whose XDP program redirects them into the
+ *	interface (ndo_xdp_xmit); the sender sits on the first
  * @one_cpu: run the worker threads on the guest's CPU instead
  * @xtap_mode: xtap only: write this to the interface's
  *	xtap/busy_poll_mode (with xtap/busy_poll_us = @busyloop_us) and let
@@ -146,6 +163,11 @@ struct xb_env {
  *	upstream keeps @busyloop_us (NULL: no sysfs, both use @busyloop_us)
  * @gap_us: request/response: pause between requests (0: none)
  * @xtap_stall_off: xtap only: stall watchdog off (xtap/stall_ms = 0)
+ * @flows: open this many AF_PACKET senders (at most XB_FLOWS) whose frames
+ *	go through the interface's qdisc (0: none)
+ * @xtap_fc_off: xtap only: flow control off (xtap/flow_control = 0): a
+ *	full queue ring drops, as upstream tun does, instead of stopping
+ *	the tx queue
  */
 struct xb_envcfg {
 	unsigned int num;
@@ -160,10 +182,13 @@ struct xb_envcfg {
 	bool veth_redirect;
 	bool tx_redirect;
 	bool nic_redirect;
+	bool nic_rx_redirect;
 	bool one_cpu;
 	const char *xtap_mode;
 	unsigned int gap_us;
 	bool xtap_stall_off;
+	unsigned int flows;
+	bool xtap_fc_off;
 };
 
 /**
@@ -203,8 +228,10 @@ int xb_xdp_attach(int ifindex, int redirect_ifindex);
 int xb_veth_create(const char *a, const char *b);
 void xb_link_del(const char *ifname);
 int xb_pkt_sender(int ifindex, bool vnet_hdr);
+int xb_pkt_sender_qdisc(int ifindex, bool vnet_hdr);
 int xb_udp_socket(const char *ip, uint16_t port);
 int xb_xtap_set(const char *ifname, const char *file, const char *val);
+void xb_dump_counters(const struct xb_env *e);
 
 /* xb_rows.c */
 int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
