@@ -139,6 +139,32 @@ vfd=9
 close=""
 [ "$backend" != tun ] && close="exec $tfd>&- $vfd>&-; "
 
+# holders FILE: the processes that have FILE open, as PID:COMM.
+holders() {
+	local p h=""
+	for p in /proc/[0-9]*; do
+		find "$p/fd" -lname "$1" 2>/dev/null | grep -q . &&
+			h+=" ${p#/proc/}:$(cat "$p/comm" 2>/dev/null)"
+	done
+	echo "${h:- none}"
+}
+
+# reopen: the target's descriptors 8 and 9, new opens of the queue node and
+# /dev/vhost-xtap.  The second run in the VM found the node still busy
+# (EBUSY) right after the source QEMU had been reaped: retry for a while,
+# say how long it took, and who held the node if it never frees.
+reopen() {
+	local i
+	exec 8>&- 9>&-
+	for ((i = 0; i < 60; i++)); do
+		{ exec 8<>"$node"; } 2>/dev/null && break
+		sleep 1
+	done
+	[ "$i" -gt 0 ] && say "queue node busy for ${i}s after the source quit; held by:$(holders "$node")"
+	[ "$i" -lt 60 ] || return 1
+	exec 9<>"$vnode"
+}
+
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
 migrate_flow() {
 	local spid="" t st a0 a1 t0 end
@@ -197,7 +223,7 @@ migrate_flow() {
 	done
 	say "source quit; state file $(stat -c %s "$state" 2>/dev/null) B; starting the target"
 	# The target gets the same device through new descriptors.
-	[ "$backend" != tun ] && { exec 8>&- 9>&- 8<>"$node" 9<>"$vnode" || exit 1; }
+	[ "$backend" != tun ] && { reopen || exit 1; }
 	# For the record: does the moved guest answer L1 at once?  (Without
 	# the target's descriptors, which would keep its queue open.)
 	( exec 8>&- 9>&-; sleep 10
