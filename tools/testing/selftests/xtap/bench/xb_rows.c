@@ -220,13 +220,14 @@ static int xb_nic_setup(struct xb_env *e)
 
 static void xb_nic_down(struct xb_env *e)
 {
-	char cmd[160];
+	char cmd[192];
 
 	if (!e->nic[0][0])
 		return;
+	/* iproute2 takes no other argument after "xdpdrv off". */
 	snprintf(cmd, sizeof(cmd),
-		 "ip link set %s xdpdrv off; ip link set %s xdpdrv off promisc off",
-		 e->nic[0], e->nic[1]);
+		 "ip link set %s xdpdrv off && ip link set %s xdpdrv off && ip link set %s promisc off",
+		 e->nic[0], e->nic[1], e->nic[1]);
 	if (system(cmd))
 		fprintf(stderr, "# cannot detach XDP from %s, %s\n", e->nic[0],
 			e->nic[1]);
