@@ -117,19 +117,60 @@ running() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# The test's own output, for progress lines while the nested run goes on
+# (nested_run sends the CMD's output to qemu.log).
+exec {out}>&1
+# say TEXT: into the migration log, and at once to the test's output.
+say() {
+	echo "$*" >> "$mlog"
+	echo "# migration [$((SECONDS - nl_t0))s]: $*" >&"$out"
+}
+
+# QEMU's queue and vhost descriptors.  QEMU runs an exec: migration command
+# through /bin/sh (dash), which inherits them: the command must close them,
+# else it keeps the source's queue open (the device has one) and the target
+# cannot open it.  dash takes single-digit descriptors only in redirections
+# ("10>&-" is the word 10 and then ">&-", which closes standard output), so
+# they are fixed at 8 and 9.  The source's command writes the state under
+# a temporary name and renames it once cat has written all of it: the
+# target starts only when the whole file is there.
+tfd=8
+vfd=9
+close=""
+[ "$backend" != tun ] && close="exec $tfd>&- $vfd>&-; "
+
+# holders FILE: the processes that have FILE open, as PID:COMM.
+holders() {
+	local p h=""
+	for p in /proc/[0-9]*; do
+		find "$p/fd" -lname "$1" 2>/dev/null | grep -q . &&
+			h+=" ${p#/proc/}:$(cat "$p/comm" 2>/dev/null)"
+	done
+	echo "${h:- none}"
+}
+
+# reopen: the target's descriptors 8 and 9, new opens of the queue node and
+# /dev/vhost-xtap.  The second run in the VM found the node still busy
+# (EBUSY) right after the source QEMU had been reaped: retry for a while,
+# say how long it took, and who held the node if it never frees.
+reopen() {
+	local i
+	exec 8>&- 9>&-
+	for ((i = 0; i < 60; i++)); do
+		{ exec 8<>"$node"; } 2>/dev/null && break
+		sleep 1
+	done
+	[ "$i" -gt 0 ] && say "queue node busy for ${i}s after the source quit; held by:$(holders "$node")"
+	[ "$i" -lt 60 ] || return 1
+	exec 9<>"$vnode"
+}
+
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
-# QEMU runs an exec: migration command through a shell that inherits the
-# descriptors it was given: the command closes the queue and vhost fds, else
-# it keeps the source's queue open (the device has one) and the target
-# cannot open it.
 migrate_flow() {
-	local tfd vfd spid="" t st a0 a1 close=""
+	local spid="" t st a0 a1 t0 end
 	# nested_run kills this shell on timeout: take the source along.
 	trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 1' TERM
-	if [ "$backend" != tun ]; then
-		exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
-		close=" $tfd>&- $vfd>&-"
-	fi
+	[ "$backend" != tun ] && { exec 8<>"$node" 9<>"$vnode" || exit 1; }
 	# shellcheck disable=SC2046
 	qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
 		-monitor "unix:$NL_WORK/src.mon,server=on,wait=off" &
@@ -137,46 +178,59 @@ migrate_flow() {
 	# The guest boots, pings, then reads the stream: migrate once it
 	# has acknowledged 64 KB of it.
 	until [ "$(acked)" -ge 65536 ]; do
-		running "$spid" || { echo "source ended before the migration" >> "$mlog"; exit 1; }
+		running "$spid" || { say "source ended before the migration"; exit 1; }
 		sleep 1
 	done
 	a0=$(acked)
-	echo "start acked=$a0" >> "$mlog"
+	say "start acked=$a0"
 	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth $bw" \
-		"migrate -d \"exec:cat > $state$close\"" >> "$mlog"
+		"migrate -d \"exec:${close}cat > $state.part && mv $state.part $state\"" >> "$mlog"
+	# "info migrate" says "Migration status: failed (why)" on failure.
 	st=""
-	for ((t = 0; t < 900; t++)); do
+	t0=$SECONDS
+	end=$((SECONDS + 900))
+	while [ "$SECONDS" -lt "$end" ]; do
 		running "$spid" || { st="source gone"; break; }
 		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
 			sed -n 's/^Migration status: //p')
 		case $st in
-		completed|failed|cancelled) break ;;
+		completed | failed* | cancelled*) break ;;
 		esac
-		sleep 1
+		[ $(((SECONDS - t0) % 30)) -lt 3 ] && say "status ${st:-?} acked=$(acked)"
+		sleep 2
 	done
+	t=$((SECONDS - t0))
 	a1=$(acked)
 	# Only now may the stream end: the target receives its last bytes.
 	[ "$st" = completed ] && touch "$NL_STREAM/stop-0"
+	say "status $st after ${t}s"
+	say "end acked=$a1"
 	{
-		echo "status $st after ${t}s"
-		echo "end acked=$a1"
 		python3 "$hmp" "$NL_WORK/src.mon" "info migrate"
 		python3 "$hmp" "$NL_WORK/src.mon" quit
 	} >> "$mlog"
+	for ((t = 0; t < 60; t++)); do
+		running "$spid" || break
+		sleep 1
+	done
+	running "$spid" && { say "source did not quit"; kill "$spid"; }
 	wait "$spid"
 	spid=""
 	[ "$st" = completed ] || exit 1
-	# For the record: does the moved guest answer L1 at once?
-	( sleep 10; ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
+	for ((t = 0; t < 60; t++)); do
+		[ -f "$state" ] && break
+		sleep 1
+	done
+	say "source quit; state file $(stat -c %s "$state" 2>/dev/null) B; starting the target"
 	# The target gets the same device through new descriptors.
-	if [ "$backend" != tun ]; then
-		exec {tfd}>&- {vfd}>&-
-		exec {tfd}<>"$node" {vfd}<>"$vnode" || exit 1
-		close=" $tfd>&- $vfd>&-"
-	fi
+	[ "$backend" != tun ] && { reopen || exit 1; }
+	# For the record: does the moved guest answer L1 at once?  (Without
+	# the target's descriptors, which would keep its queue open.)
+	( exec 8>&- 9>&-; sleep 10
+	  ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
 	# shellcheck disable=SC2046
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
-		-incoming "exec:cat $state$close"
+		-incoming "exec:${close}cat $state"
 }
 
 nested_run "${XTAP_MIGRATE_SECS:-2100}" migrate_flow
