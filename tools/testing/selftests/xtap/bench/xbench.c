@@ -112,6 +112,8 @@ static void xb_print_raw(const struct xb_row *row, enum vdrv_kind kind,
 		       (unsigned long long)r->host_pkts,
 		       (unsigned long long)r->stalls,
 		       (unsigned long long)r->lost);
+		if (row->cfg.nic_redirect)
+			printf(" nic_tx=%llu", (unsigned long long)r->nic_tx);
 		if (r->spin_ns)
 			printf(" spin_ns=%llu", (unsigned long long)r->spin_ns);
 		if (row->cfg.flows)

@@ -79,7 +79,11 @@ struct xb_opts {
  * @bytes: frame bytes counted in the window (bulk rows)
  * @cpu_ns: worker CPU time in the window (ns, from utime+stime)
  * @host_pkts: the interface's rx (TX rows) or tx (RX rows) packet counter
- *	delta over the window: a cross-check of @packets
+ *	delta over the window: a cross-check of @packets (tx64_nic: the
+ *	frames that arrived on the hub's other NIC)
+ * @nic_tx: tx64_nic: the frames the redirect target NIC transmitted in the
+ *	window (its tx_packets delta), the row's figure: @packets less the
+ *	frames its driver refused (TX ring full); 0 in other rows
  * @stalls: waits that ran into their safety timeout
  * @lost: frames sent but never delivered (RX rows)
  * @spin_ns: xtap request/response rows with a busy_poll_mode: time the
@@ -100,6 +104,7 @@ struct xb_result {
 	uint64_t bytes;
 	uint64_t cpu_ns;
 	uint64_t host_pkts;
+	uint64_t nic_tx;
 	uint64_t stalls;
 	uint64_t lost;
 	uint64_t spin_ns;
