@@ -3,6 +3,11 @@
 #
 # Soak (make soak; not part of the suite, not in CI): for SOAK_SECONDS
 # (default 600), in parallel,
+#   - soak_traffic for the whole time: one 4-queue xtap device, a guest per
+#     queue, random-size frames both ways through every queue, each backend
+#     detached and attached again every few seconds; every frame sent is
+#     accounted for at the end (delivered, or dropped and counted by a
+#     counter) and none may be lost (its totals are printed);
 #   - SOAK_TRAFFIC (default 2) loops of vhost_datapath_test's xtap variants:
 #     frames of every size both ways, streams, ping-pong and detach/attach of
 #     the backend under traffic, every frame checked byte for byte;
@@ -22,6 +27,7 @@ require_root
 require_cmd ip dmesg
 xtap_loaded || fail "xtap loaded"
 [ -x "$dir/vhost_datapath_test" ] || fail "vhost_datapath_test built (make selftests)"
+[ -x "$dir/soak_traffic" ] || fail "soak_traffic built (make selftests)"
 [ "$KSFT_FAIL" = 0 ] || ksft_finish
 
 secs=${SOAK_SECONDS:-600}
@@ -90,6 +96,9 @@ knobs() {
 }
 
 pids=()
+# The accounted traffic runs once for the whole soak; its report is kept.
+SOAK_TRAFFIC_SECONDS=$secs "$dir/soak_traffic" > "$work/accounted.out" 2>&1 &
+acc_pid=$!
 for i in $(seq "$ntraffic"); do
 	loop "traffic$i" traffic &
 	pids+=($!)
@@ -99,6 +108,16 @@ pids+=($!)
 loop knobs knobs &
 pids+=($!)
 wait "${pids[@]}"
+wait "$acc_pid"
+acc_rc=$?
+sed -n 's/^# /# soak_traffic: /p' "$work/accounted.out"
+case $acc_rc in
+0) ok "soak_traffic: every frame delivered or counted as dropped" ;;
+4) KSFT_SKIP=$((KSFT_SKIP + 1))
+   echo "ok $((KSFT_N += 1)) soak_traffic # SKIP $(sed -n 's/^# SKIP: //p' "$work/accounted.out")" ;;
+*) sed 's/^/# /' "$work/accounted.out" | grep -v '^# # ' | head -n 40
+   fail "soak_traffic (exit $acc_rc): frames lost or corrupted, or no traffic" ;;
+esac
 
 for f in "$work"/traffic* "$work"/churn "$work"/knobs; do
 	case $f in *.last) continue ;; esac
