@@ -125,6 +125,8 @@ struct soak_queue {
 	/* host -> guest */
 	unsigned long h2g_delivered;
 	unsigned long h2g_probes;
+	unsigned long h2g_foreign;
+	unsigned long h2g_other0;	/* probes and foreign at the baseline */
 	struct soak_gap h2g_gap;
 	unsigned long bad;		/* payload or order errors */
 	char err[160];
@@ -285,6 +287,12 @@ static void guest_rx(struct soak_queue *q, uint8_t *buf)
 		if (n >= 14 && buf[12] == 0x88 && buf[13] == 0xb6) {
 			q->h2g_probes++;
 			atomic_store(&sync_done, 1);
+			continue;
+		}
+		/* not ours (the stack's own frames, if any): counted apart */
+		if (n < SOAK_L2L4 || buf[12] != 0x08 || buf[13] != 0x00 ||
+		    buf[23] != 17 || buf[36] != 0x23 || buf[37] != 0x28) {
+			q->h2g_foreign++;
 			continue;
 		}
 		if (check(buf, n, SOAK_L2L4, &id, &seq, why, sizeof(why))) {
@@ -903,6 +911,8 @@ int main(void)
 	}
 	sock_drops();
 	read_counters(&b0);
+	for (i = 0; i < nq; i++)
+		qs[i].h2g_other0 = qs[i].h2g_probes + qs[i].h2g_foreign;
 	if (b0.qdisc < 0 || b0.tx_dropped < 0 || b0.rx_dropped < 0) {
 		printf("# FAIL: cannot read the counters\n");
 		goto stop;
@@ -971,16 +981,18 @@ int main(void)
 		long long stack = b1.q_rx[i] - b0.q_rx[i];
 		long long sdrop = b1.q_rxd[i] - b0.q_rxd[i];
 		unsigned long gs = atomic_load(&q->g2h_sent);
+		long long other = q->h2g_probes + q->h2g_foreign - q->h2g_other0;
 
-		printf("# queue %u: host->guest delivered %lu (ring %lld, read drops %lld, unaccounted %lld), longest gap %.1f ms\n",
-		       i, q->h2g_delivered, ring, rdrop,
-		       ring - (long long)q->h2g_delivered - rdrop,
+		printf("# queue %u: host->guest delivered %lu (ring %lld, read drops %lld, other frames %lld, unaccounted %lld), longest gap %.1f ms\n",
+		       i, q->h2g_delivered, ring, rdrop, other,
+		       ring - (long long)q->h2g_delivered - rdrop - other,
 		       q->h2g_gap.max / 1e6);
 		printf("# queue %u: guest->host sent %lu delivered %lu (to the stack %lld, xtap drops %lld, unaccounted before the stack %lld), longest gap %.1f ms\n",
 		       i, gs, atomic_load(&q->g2h_delivered), stack, sdrop,
 		       (long long)gs - stack - sdrop, q->g2h_gap.max / 1e6);
-		printf("# queue %u: %lu detaches, %lu bad frames%s%s\n", i,
-		       q->detaches, q->bad, q->err[0] ? ": " : "", q->err);
+		printf("# queue %u: %lu detaches, %lu foreign frames, %lu bad frames%s%s\n",
+		       i, q->detaches, q->h2g_foreign, q->bad,
+		       q->err[0] ? ": " : "", q->err);
 	}
 	printf("# host->guest: sent %lu delivered %lu drops %lld (qdisc %lld, tx_dropped %lld) lost %lld; refused by sendto %lu (ENETDOWN %lu EMSGSIZE %lu EAGAIN %lu other %lu)\n",
 	       atomic_load(&h2g_sent), h2g_del, h2g_drops, b1.qdisc - b0.qdisc,
