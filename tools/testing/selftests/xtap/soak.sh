@@ -121,6 +121,7 @@ esac
 
 for f in "$work"/traffic* "$work"/churn "$work"/knobs; do
 	case $f in *.last) continue ;; esac
+	[ -f "$f" ] || continue	# SOAK_TRAFFIC=0: no traffic loop
 	name=${f##*/}
 	rounds=$(wc -l < "$f")
 	# knobs returns 4 for "no busy-poll files", not a failure.

@@ -148,7 +148,7 @@ static unsigned int nq = 4, nflows = 128;
 static long long detach_ns = 3000000000LL;
 static char ifname[IFNAMSIZ];
 static int ifindex;
-static atomic_int stop_send, stop_all, sync_done;
+static atomic_int stop_send, stop_all, sync_done, go;
 static atomic_ulong h2g_sent, h2g_refused, g2h_foreign;
 static atomic_ulong bad_total;
 
@@ -332,7 +332,8 @@ static void guest_tx(struct soak_queue *q, uint8_t *f, uint64_t *rs)
 
 	if (vdrv_tx_reap(&q->d, 0) < 0)
 		qerr(q, "queue %u: vdrv_tx_reap failed", q->idx);
-	if (atomic_load(&stop_send))
+	/* nothing before the baseline, nothing after the end */
+	if (!atomic_load(&go) || atomic_load(&stop_send))
 		return;
 	for (;;) {
 		sent = atomic_load(&q->g2h_sent);
@@ -913,6 +914,7 @@ int main(void)
 	read_counters(&b0);
 	for (i = 0; i < nq; i++)
 		qs[i].h2g_other0 = qs[i].h2g_probes + qs[i].h2g_foreign;
+	atomic_store(&go, 1);
 	if (b0.qdisc < 0 || b0.tx_dropped < 0 || b0.rx_dropped < 0) {
 		printf("# FAIL: cannot read the counters\n");
 		goto stop;
