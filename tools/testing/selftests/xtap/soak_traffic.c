@@ -26,7 +26,11 @@
  * Both directions are paced by small windows (frames sent and not yet
  * delivered), so that neither the qdisc nor the host socket overflows in
  * normal operation; a window that makes no progress for a second is
- * written off for pacing only (never for the accounting below).
+ * written off for pacing only (never for the accounting below).  With
+ * SOAK_DROP_PHASES=1 the host's windows grow every other 20 s phase, once
+ * with the device's xtap/flow_control off (a detached queue's full ring
+ * drops, tx_drop_ring_full) and once with it on (the qdisc holds and
+ * drops), so that drops take part in the accounting (see run_phases()).
  *
  * At the end the senders stop, the queues drain, and every frame is
  * accounted for:
@@ -80,8 +84,10 @@
 #define SOAK_BUF	(SOAK_G2H_MAX + 64)
 /* Frames a guest may have sent and the host not yet received. */
 #define SOAK_G2H_WIN	48
-/* Frames of one flow sent and not yet received. */
+/* Frames of one flow sent and not yet received (more in drop phases). */
 #define SOAK_FLOW_WIN	8
+#define SOAK_FLOW_WIN_BIG	64
+#define SOAK_PHASE_S	20
 /* A window without progress for this long is written off (pacing only). */
 #define SOAK_STUCK_NS	1000000000LL
 #define SOAK_DRAIN_S	30
@@ -144,11 +150,12 @@ struct soak_flow {
 
 static struct soak_queue qs[SOAK_MAX_Q];
 static struct soak_flow flows[SOAK_MAX_FLOWS];
-static unsigned int nq = 4, nflows = 128;
+static unsigned int nq = 4, nflows = 128, drop_phases;
 static long long detach_ns = 3000000000LL;
 static char ifname[IFNAMSIZ];
 static int ifindex;
 static atomic_int stop_send, stop_all, sync_done, go;
+static atomic_int flow_win = SOAK_FLOW_WIN;
 static atomic_ulong h2g_sent, h2g_refused, g2h_foreign;
 static atomic_ulong bad_total;
 
@@ -550,7 +557,8 @@ static void *host_sender(void *arg)
 		}
 		if ((long long)(sent - done) < fl->writeoff)
 			fl->writeoff = sent - done;
-		if ((long long)(sent - done) - fl->writeoff >= SOAK_FLOW_WIN) {
+		if ((long long)(sent - done) - fl->writeoff >=
+		    atomic_load(&flow_win)) {
 			/*
 			 * The flow's queue may be detached; or frames were
 			 * dropped somewhere (counted below): write them off
@@ -818,6 +826,62 @@ static int open_sockets(void)
 	return 0;
 }
 
+/* xtap/flow_control of the soak's device: 0 or 1, or -errno. */
+static int set_flow_control(int on)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/xtap/flow_control",
+		 ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "1\n" : "0\n", 2) != 2)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * SOAK_DROP_PHASES=1: every SOAK_PHASE_S seconds the next of three phases,
+ * so that the drop counters take part in the accounting:
+ *   0: flow control on, small windows (nothing should be dropped);
+ *   1: flow control off, big windows: a detached queue's ring fills and
+ *      the rest is dropped (tx_drop_ring_full);
+ *   2: flow control on, big windows: the tx queue stops and the qdisc
+ *      holds the rest (and drops what exceeds its limit, counted there).
+ */
+static unsigned int phase_runs[3];
+
+static void run_phases(long secs)
+{
+	long long end = now_ns() + secs * 1000000000LL;
+	unsigned int phase = 0;
+	int ret;
+
+	while (now_ns() < end) {
+		long long left = (end - now_ns()) / 1000000000LL;
+
+		ret = set_flow_control(phase != 1);
+		if (ret) {
+			printf("# drop phases: flow_control: %s; phases off\n",
+			       strerror(-ret));
+			atomic_store(&flow_win, SOAK_FLOW_WIN);
+			sleep(left > 0 ? left : 1);
+			return;
+		}
+		atomic_store(&flow_win, phase ? SOAK_FLOW_WIN_BIG :
+			     SOAK_FLOW_WIN);
+		phase_runs[phase]++;
+		sleep(left < SOAK_PHASE_S ? (left > 0 ? left : 1) :
+		      SOAK_PHASE_S);
+		phase = (phase + 1) % 3;
+	}
+	set_flow_control(1);
+	atomic_store(&flow_win, SOAK_FLOW_WIN);
+}
+
 static unsigned long sum_g2h(bool delivered)
 {
 	unsigned long s = 0;
@@ -855,6 +919,7 @@ int main(void)
 	nq = env_long("SOAK_QUEUES", 4, 1, SOAK_MAX_Q);
 	nflows = env_long("SOAK_FLOWS", 128, 1, SOAK_MAX_FLOWS);
 	detach_ns = env_long("SOAK_DETACH_MS", 3000, 0, 3600000) * 1000000LL;
+	drop_phases = env_long("SOAK_DROP_PHASES", 0, 0, 1);
 	if (access("/dev/vhost-xtap", F_OK) ||
 	    access("/sys/module/xtap", F_OK)) {
 		printf("# FAIL: xtap is not loaded\n");
@@ -927,7 +992,10 @@ int main(void)
 	ts_on = true;
 	printf("# soak_traffic: %s, %u queues, %u flows, %ld s, detach every %lld ms\n",
 	       ifname, nq, nflows, secs, detach_ns / 1000000);
-	sleep(secs);
+	if (drop_phases)
+		run_phases(secs);
+	else
+		sleep(secs);
 	atomic_store(&stop_send, 1);
 	pthread_join(ts, NULL);
 	ts_on = false;
@@ -996,6 +1064,9 @@ int main(void)
 		       i, q->detaches, q->h2g_foreign, q->bad,
 		       q->err[0] ? ": " : "", q->err);
 	}
+	if (drop_phases)
+		printf("# drop phases run: %u normal, %u without flow control, %u with big windows\n",
+		       phase_runs[0], phase_runs[1], phase_runs[2]);
 	printf("# host->guest: sent %lu delivered %lu drops %lld (qdisc %lld, tx_dropped %lld) lost %lld; refused by sendto %lu (ENETDOWN %lu EMSGSIZE %lu EAGAIN %lu other %lu)\n",
 	       atomic_load(&h2g_sent), h2g_del, h2g_drops, b1.qdisc - b0.qdisc,
 	       b1.tx_dropped - b0.tx_dropped, h2g_lost,
