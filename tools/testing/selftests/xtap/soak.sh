@@ -50,7 +50,15 @@ loop() {
 		rc=$?
 		echo "$rc $((SECONDS - t0))" >> "$work/$name"
 		if [ $rc != 0 ] && { [ "$name" != knobs ] || [ $rc != 4 ]; }; then
-			{ echo "# --- $name failed (exit $rc):"; sed 's/^/# /' "$work/$name.last"; } >> "$work/failures"
+			# What failed, not the harness's hundreds of skip lines:
+			# not-ok results, assertion and timeout messages, the end.
+			{
+				echo "# --- $name failed (exit $rc):"
+				grep -E '^not ok|^# +[^ ]+\.c:[0-9]+:|[Tt]imeout|[Tt]imed out|FAIL' "$work/$name.last" |
+					grep -v '# SKIP' | head -n 60 | sed 's/^/# /'
+				echo "# --- its last lines:"
+				tail -n 15 "$work/$name.last" | sed 's/^/# /'
+			} >> "$work/failures"
 		fi
 	done
 }
