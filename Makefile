@@ -15,7 +15,8 @@
 #                     ~/.cache/xtap, ~1 h on 2 cores); VM_TESTS= for a subset
 #   make debug-kernel only build that kernel
 #   make soak         10 min of traffic, device churn and busy-poll knob
-#                     changes in the VM (SOAK_SECONDS=, SOAK_TRAFFIC=)
+#                     changes in the VM (SOAK_SECONDS=, SOAK_TRAFFIC=);
+#                     every frame of soak_traffic accounted for
 #   make run          the main job (boot a VM, load xtap, show it working)
 #   make bench-ring   native ring micro-benchmark
 #   make bench        xtap vs upstream vhost-net + tun in the VM (~10 min;

@@ -3,6 +3,11 @@
 #
 # Soak (make soak; not part of the suite, not in CI): for SOAK_SECONDS
 # (default 600), in parallel,
+#   - soak_traffic for the whole time: one 4-queue xtap device, a guest per
+#     queue, random-size frames both ways through every queue, each backend
+#     detached and attached again every few seconds; every frame sent is
+#     accounted for at the end (delivered, or dropped and counted by a
+#     counter) and none may be lost (its totals are printed);
 #   - SOAK_TRAFFIC (default 2) loops of vhost_datapath_test's xtap variants:
 #     frames of every size both ways, streams, ping-pong and detach/attach of
 #     the backend under traffic, every frame checked byte for byte;
@@ -22,6 +27,7 @@ require_root
 require_cmd ip dmesg
 xtap_loaded || fail "xtap loaded"
 [ -x "$dir/vhost_datapath_test" ] || fail "vhost_datapath_test built (make selftests)"
+[ -x "$dir/soak_traffic" ] || fail "soak_traffic built (make selftests)"
 [ "$KSFT_FAIL" = 0 ] || ksft_finish
 
 secs=${SOAK_SECONDS:-600}
@@ -44,7 +50,15 @@ loop() {
 		rc=$?
 		echo "$rc $((SECONDS - t0))" >> "$work/$name"
 		if [ $rc != 0 ] && { [ "$name" != knobs ] || [ $rc != 4 ]; }; then
-			{ echo "# --- $name failed (exit $rc):"; sed 's/^/# /' "$work/$name.last"; } >> "$work/failures"
+			# What failed, not the harness's hundreds of skip lines:
+			# not-ok results, assertion and timeout messages, the end.
+			{
+				echo "# --- $name failed (exit $rc):"
+				grep -E '^not ok|^# +[^ ]+\.c:[0-9]+:|[Tt]imeout|[Tt]imed out|FAIL' "$work/$name.last" |
+					grep -v '# SKIP' | head -n 60 | sed 's/^/# /'
+				echo "# --- its last lines:"
+				tail -n 15 "$work/$name.last" | sed 's/^/# /'
+			} >> "$work/failures"
 		fi
 	done
 }
@@ -90,6 +104,9 @@ knobs() {
 }
 
 pids=()
+# The accounted traffic runs once for the whole soak; its report is kept.
+SOAK_TRAFFIC_SECONDS=$secs "$dir/soak_traffic" > "$work/accounted.out" 2>&1 &
+acc_pid=$!
 for i in $(seq "$ntraffic"); do
 	loop "traffic$i" traffic &
 	pids+=($!)
@@ -99,9 +116,20 @@ pids+=($!)
 loop knobs knobs &
 pids+=($!)
 wait "${pids[@]}"
+wait "$acc_pid"
+acc_rc=$?
+sed -n 's/^# /# soak_traffic: /p' "$work/accounted.out"
+case $acc_rc in
+0) ok "soak_traffic: every frame delivered or counted as dropped" ;;
+4) KSFT_SKIP=$((KSFT_SKIP + 1))
+   echo "ok $((KSFT_N += 1)) soak_traffic # SKIP $(sed -n 's/^# SKIP: //p' "$work/accounted.out")" ;;
+*) sed 's/^/# /' "$work/accounted.out" | grep -v '^# # ' | head -n 40
+   fail "soak_traffic (exit $acc_rc): frames lost or corrupted, or no traffic" ;;
+esac
 
 for f in "$work"/traffic* "$work"/churn "$work"/knobs; do
 	case $f in *.last) continue ;; esac
+	[ -f "$f" ] || continue	# SOAK_TRAFFIC=0: no traffic loop
 	name=${f##*/}
 	rounds=$(wc -l < "$f")
 	# knobs returns 4 for "no busy-poll files", not a failure.
