@@ -165,6 +165,39 @@ reopen() {
 	exec 9<>"$vnode"
 }
 
+# What the target's monitor, the stream and the device show, every 30 s
+# while the target QEMU (PID $1) runs: one line, and now and then the state
+# of the guest's virtqueues as QEMU and the vhost backend see them, the
+# device's queue in sysfs and its ethtool counters.  So a run whose moved
+# guest goes quiet shows where its traffic stopped.
+vdev="/machine/peripheral-anon/device[0]/virtio-backend"
+watch_target() {
+	local n=0 s=/sys/class/net/$name/statistics vq st
+	sleep 5
+	while running "$1"; do
+		st=$(python3 "$hmp" "$NL_WORK/dst.mon" "info status" 2>&1 | tr '\n' ' ')
+		say "target: ${st% } / stream $(cat "$NL_STREAM/progress-0" 2>/dev/null) /" \
+			"$name rx/tx $(cat "$s/rx_packets")/$(cat "$s/tx_packets")" \
+			"dropped $(cat "$s/rx_dropped")/$(cat "$s/tx_dropped")"
+		case $n in
+		2 | 6 | 14 | 30)
+			{
+				for vq in 0 1; do
+					python3 "$hmp" "$NL_WORK/dst.mon" \
+						"info virtio-queue-status $vdev $vq" \
+						"info virtio-vhost-queue-status $vdev $vq"
+				done
+				python3 "$hmp" "$NL_WORK/dst.mon" "info registers"
+				grep -r . "/sys/class/net/$name/xtap/queues/" 2>/dev/null
+				ethtool -S "$name" 2>/dev/null
+			} 2>&1 | grep -v -E '^ *$' | head -n 150 | sed "s/^/# target [$n]: /" >&"$out"
+			;;
+		esac
+		n=$((n + 1))
+		sleep 30
+	done
+}
+
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
 migrate_flow() {
 	local spid="" t st a0 a1 t0 end
@@ -228,14 +261,17 @@ migrate_flow() {
 	# the target's descriptors, which would keep its queue open.)
 	( exec 8>&- 9>&-; sleep 10
 	  ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
+	t=$BASHPID
+	( exec 8>&- 9>&-; watch_target "$t" ) &
 	# shellcheck disable=SC2046
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
+		-monitor "unix:$NL_WORK/dst.mon,server=on,wait=off" \
 		-incoming "exec:${close}cat $state"
 }
 
 nested_run "${XTAP_MIGRATE_SECS:-2100}" migrate_flow
 echo "# L2: QEMU start to /init ${NL_BOOT_SECS:-?}s, whole run ${NL_RUN_SECS}s, status $NL_STATUS"
-[ -f "$mlog" ] && grep -v -E '^ *$' "$mlog" | head -n 60 | sed 's/^/# migration: /'
+[ -f "$mlog" ] && grep -v -E '^ *$' "$mlog" | grep -v '^target: ' | head -n 80 | sed 's/^/# migration: /'
 
 a0=$(sed -n 's/^start acked=//p' "$mlog" 2>/dev/null)
 a1=$(sed -n 's/^end acked=//p' "$mlog" 2>/dev/null)
