@@ -171,11 +171,23 @@ reopen() {
 # device's queue in sysfs and its ethtool counters.  So a run whose moved
 # guest goes quiet shows where its traffic stopped.
 vdev="/machine/peripheral-anon/device[0]/virtio-backend"
+# tasks DIR...: each task as COMM:STATE:WCHAN (a QEMU thread stuck in an
+# ioctl shows here, where its monitor would not answer).
+tasks() {
+	local t c st w
+	for t in "$@"; do
+		c=$(cat "$t/comm" 2>/dev/null) || continue
+		st=$(sed 's/.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)
+		w=$(cat "$t/wchan" 2>/dev/null)
+		printf ' %s:%s:%s' "${c// /_}" "$st" "${w:-0}"
+	done
+}
 watch_target() {
 	local n=0 s=/sys/class/net/$name/statistics vq st
 	sleep 5
 	while running "$1"; do
-		st=$(python3 "$hmp" "$NL_WORK/dst.mon" "info status" 2>&1 | tr '\n' ' ')
+		say "target threads:$(tasks /proc/"$1"/task/*)"
+		st=$(timeout 60 python3 "$hmp" "$NL_WORK/dst.mon" "info status" 2>&1 | tr '\n' ' ')
 		say "target: ${st% } / stream $(cat "$NL_STREAM/progress-0" 2>/dev/null) /" \
 			"$name rx/tx $(cat "$s/rx_packets")/$(cat "$s/tx_packets")" \
 			"dropped $(cat "$s/rx_dropped")/$(cat "$s/tx_dropped")"
@@ -183,14 +195,16 @@ watch_target() {
 		2 | 6 | 14 | 30)
 			{
 				for vq in 0 1; do
-					python3 "$hmp" "$NL_WORK/dst.mon" \
+					timeout 120 python3 "$hmp" "$NL_WORK/dst.mon" \
 						"info virtio-queue-status $vdev $vq" \
 						"info virtio-vhost-queue-status $vdev $vq"
 				done
-				python3 "$hmp" "$NL_WORK/dst.mon" "info registers"
+				timeout 60 python3 "$hmp" "$NL_WORK/dst.mon" "info registers"
+				echo "workers:$(tasks /proc/[0-9]*/task/* | tr ' ' '\n' | grep '^xtap-' | tr '\n' ' ')"
 				grep -r . "/sys/class/net/$name/xtap/queues/" 2>/dev/null
 				ethtool -S "$name" 2>/dev/null
-			} 2>&1 | grep -v -E '^ *$' | head -n 150 | sed "s/^/# target [$n]: /" >&"$out"
+				grep -H . /proc/"$1"/task/*/stack 2>/dev/null
+			} 2>&1 | grep -v -E '^ *$' | head -n 300 | sed "s/^/# target [$n]: /" >&"$out"
 			;;
 		esac
 		n=$((n + 1))
