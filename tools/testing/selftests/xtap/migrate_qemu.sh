@@ -183,11 +183,17 @@ tasks() {
 	done
 }
 watch_target() {
-	local n=0 s=/sys/class/net/$name/statistics vq st
+	local n=0 s=/sys/class/net/$name/statistics vq st pinged=0
 	sleep 5
 	while running "$1"; do
 		say "target threads:$(tasks /proc/"$1"/task/*)"
 		st=$(timeout 60 python3 "$hmp" "$NL_WORK/dst.mon" "info status" 2>&1 | tr '\n' ' ')
+		# For the record: does the moved guest answer L1 at once, as
+		# soon as it runs (not while the target still loads its state)?
+		if [ "$pinged" = 0 ] && [[ $st == *running* ]]; then
+			ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 &
+			pinged=1
+		fi
 		say "target: ${st% } / stream $(cat "$NL_STREAM/progress-0" 2>/dev/null) /" \
 			"$name rx/tx $(cat "$s/rx_packets")/$(cat "$s/tx_packets")" \
 			"dropped $(cat "$s/rx_dropped")/$(cat "$s/tx_dropped")"
@@ -271,10 +277,8 @@ migrate_flow() {
 	say "source quit; state file $(stat -c %s "$state" 2>/dev/null) B; starting the target"
 	# The target gets the same device through new descriptors.
 	[ "$backend" != tun ] && { reopen || exit 1; }
-	# For the record: does the moved guest answer L1 at once?  (Without
-	# the target's descriptors, which would keep its queue open.)
-	( exec 8>&- 9>&-; sleep 10
-	  ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
+	# The watcher runs without the target's descriptors, which would keep
+	# its queue open.
 	t=$BASHPID
 	( exec 8>&- 9>&-; watch_target "$t" ) &
 	# shellcheck disable=SC2046
