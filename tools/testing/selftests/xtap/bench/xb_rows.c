@@ -252,12 +252,14 @@ static void xb_nic_down(struct xb_env *e)
 int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	      const struct xb_envcfg *c, const struct xb_opts *o)
 {
+	/* a row that polls polls for -p's window when one is given */
+	unsigned int poll_us = c->busyloop_us && o->poll_us ? o->poll_us :
+			       c->busyloop_us;
 	struct vdrv_config cfg = {
 		.features = VDRV_FEATURES_QEMU,
 		.num = c->num,
 		.rx_buf_size = c->rx_buf_size,
-		.busyloop_us = c->xtap_mode && kind == VDRV_XTAP ? 0 :
-			       c->busyloop_us,
+		.busyloop_us = c->xtap_mode && kind == VDRV_XTAP ? 0 : poll_us,
 	};
 	static unsigned int seq;
 	const char *what;
@@ -286,7 +288,7 @@ int xb_env_up(struct xb_env *e, enum vdrv_kind kind,
 	if (c->xtap_mode && kind == VDRV_XTAP) {
 		char us[16];
 
-		snprintf(us, sizeof(us), "%u", c->busyloop_us);
+		snprintf(us, sizeof(us), "%u", poll_us);
 		what = "xtap/busy_poll_us";
 		ret = xb_xtap_set(name, "busy_poll_us", us);
 		if (ret)

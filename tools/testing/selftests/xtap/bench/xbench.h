@@ -57,6 +57,9 @@ enum xb_unit {
  * @worker_cpu: CPU of the backend's worker threads
  * @verbose: print details of RX stalls, and xtap's ethtool -S counters
  *	after each measurement
+ * @poll_us: busy-poll window of the rows that poll (their busy-loop
+ *	timeout and xtap's busy_poll_us) instead of the row's own (0: the
+ *	row's own)
  */
 struct xb_opts {
 	unsigned int rounds;
@@ -68,6 +71,7 @@ struct xb_opts {
 	int guest_cpu;
 	int worker_cpu;
 	bool verbose;
+	unsigned int poll_us;
 };
 
 /**
