@@ -32,6 +32,15 @@
 #                              the normal build is loaded again at the end
 #   XTAP_MIGRATE_SECS          bound on the nested run (default 2100)
 #   XTAP_MIGRATE_BW            migration bandwidth (default 8M)
+#   XTAP_MIGRATE_HOLD=SECS     (experimental, default 0: off) keep the
+#                              pre-copy iterating for SECS after its bulk
+#                              pass (downtime-limit 1 ms until then) while
+#                              the host paces the stream at
+#                              XTAP_MIGRATE_RATE B/s (default 16384), so
+#                              that xtap writes receive buffers after the
+#                              bulk pass has copied their pages: a missing
+#                              dirty bit then leaves them stale (see
+#                              xtap.rst, "Live migration test")
 dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$dir/lib.sh"
@@ -89,6 +98,9 @@ hmp="$NL_NESTED_DIR/hmp.py"
 state=$NL_WORK/state
 mlog=$NL_WORK/migration
 bw=${XTAP_MIGRATE_BW:-8M}
+hold=${XTAP_MIGRATE_HOLD:-0}
+# shellcheck disable=SC2034
+[ "$hold" -gt 0 ] && NL_STREAM_RATE=${XTAP_MIGRATE_RATE:-16384}
 
 # Bytes of the stream the guest has acknowledged so far.
 acked() {
@@ -220,7 +232,7 @@ watch_target() {
 
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
 migrate_flow() {
-	local spid="" t st a0 a1 t0 end
+	local spid="" t st a0 a1 t0 end im ds held="" dl=()
 	# nested_run kills this shell on timeout: take the source along.
 	trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 1' TERM
 	[ "$backend" != tun ] && { exec 8<>"$node" 9<>"$vnode" || exit 1; }
@@ -236,16 +248,32 @@ migrate_flow() {
 	done
 	a0=$(acked)
 	say "start acked=$a0"
+	[ "$hold" -gt 0 ] && dl=("migrate_set_parameter downtime-limit 1")
 	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth $bw" \
-		"migrate -d \"exec:${close}cat > $state.part && mv $state.part $state\"" >> "$mlog"
+		"${dl[@]}" "migrate -d \"exec:${close}cat > $state.part && mv $state.part $state\"" >> "$mlog"
 	# "info migrate" says "Migration status: failed (why)" on failure.
 	st=""
 	t0=$SECONDS
 	end=$((SECONDS + 900))
 	while [ "$SECONDS" -lt "$end" ]; do
 		running "$spid" || { st="source gone"; break; }
-		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
-			sed -n 's/^Migration status: //p')
+		im=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate")
+		st=$(sed -n 's/^Migration status: //p' <<< "$im")
+		# XTAP_MIGRATE_HOLD: from the second dirty sync on (the bulk
+		# pass is over), hold for $hold s, then let it converge.
+		if [ "$hold" -gt 0 ] && [ "$held" != over ]; then
+			ds=$(sed -n 's/^dirty sync count: //p' <<< "$im")
+			if [ -z "$held" ] && [ "${ds:-0}" -ge 2 ]; then
+				held=$SECONDS
+				say "bulk pass over (dirty sync $ds) acked=$(acked): holding ${hold}s"
+			fi
+			if [ -n "$held" ] && [ $((SECONDS - held)) -ge "$hold" ]; then
+				python3 "$hmp" "$NL_WORK/src.mon" \
+					"migrate_set_parameter downtime-limit 300" >> "$mlog"
+				say "hold over (dirty sync $ds) acked=$(acked): downtime-limit 300 ms"
+				held=over
+			fi
+		fi
 		case $st in
 		completed | failed* | cancelled*) break ;;
 		esac
