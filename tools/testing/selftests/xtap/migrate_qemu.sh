@@ -32,6 +32,15 @@
 #                              the normal build is loaded again at the end
 #   XTAP_MIGRATE_SECS          bound on the nested run (default 2100)
 #   XTAP_MIGRATE_BW            migration bandwidth (default 8M)
+#   XTAP_MIGRATE_HOLD=SECS     (experimental, default 0: off) keep the
+#                              pre-copy iterating for SECS after its bulk
+#                              pass (downtime-limit 1 ms until then) while
+#                              the host paces the stream at
+#                              XTAP_MIGRATE_RATE B/s (default 16384), so
+#                              that xtap writes receive buffers after the
+#                              bulk pass has copied their pages: a missing
+#                              dirty bit then leaves them stale (see
+#                              xtap.rst, "Live migration test")
 dir=$(dirname "$0")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$dir/lib.sh"
@@ -89,6 +98,9 @@ hmp="$NL_NESTED_DIR/hmp.py"
 state=$NL_WORK/state
 mlog=$NL_WORK/migration
 bw=${XTAP_MIGRATE_BW:-8M}
+hold=${XTAP_MIGRATE_HOLD:-0}
+# shellcheck disable=SC2034
+[ "$hold" -gt 0 ] && NL_STREAM_RATE=${XTAP_MIGRATE_RATE:-16384}
 
 # Bytes of the stream the guest has acknowledged so far.
 acked() {
@@ -165,9 +177,62 @@ reopen() {
 	exec 9<>"$vnode"
 }
 
+# What the target's monitor, the stream and the device show, every 30 s
+# while the target QEMU (PID $1) runs: one line, and now and then the state
+# of the guest's virtqueues as QEMU and the vhost backend see them, the
+# device's queue in sysfs and its ethtool counters.  So a run whose moved
+# guest goes quiet shows where its traffic stopped.
+vdev="/machine/peripheral-anon/device[0]/virtio-backend"
+# tasks DIR...: each task as COMM:STATE:WCHAN (a QEMU thread stuck in an
+# ioctl shows here, where its monitor would not answer).
+tasks() {
+	local t c st w
+	for t in "$@"; do
+		c=$(cat "$t/comm" 2>/dev/null) || continue
+		st=$(sed 's/.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)
+		w=$(cat "$t/wchan" 2>/dev/null)
+		printf ' %s:%s:%s' "${c// /_}" "$st" "${w:-0}"
+	done
+}
+watch_target() {
+	local n=0 s=/sys/class/net/$name/statistics vq st pinged=0
+	sleep 5
+	while running "$1"; do
+		say "target threads:$(tasks /proc/"$1"/task/*)"
+		st=$(timeout 60 python3 "$hmp" "$NL_WORK/dst.mon" "info status" 2>&1 | tr '\n' ' ')
+		# For the record: does the moved guest answer L1 at once, as
+		# soon as it runs (not while the target still loads its state)?
+		if [ "$pinged" = 0 ] && [[ $st == *running* ]]; then
+			ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 &
+			pinged=1
+		fi
+		say "target: ${st% } / stream $(cat "$NL_STREAM/progress-0" 2>/dev/null) /" \
+			"$name rx/tx $(cat "$s/rx_packets")/$(cat "$s/tx_packets")" \
+			"dropped $(cat "$s/rx_dropped")/$(cat "$s/tx_dropped")"
+		case $n in
+		2 | 6 | 14 | 30)
+			{
+				for vq in 0 1; do
+					timeout 120 python3 "$hmp" "$NL_WORK/dst.mon" \
+						"info virtio-queue-status $vdev $vq" \
+						"info virtio-vhost-queue-status $vdev $vq"
+				done
+				timeout 60 python3 "$hmp" "$NL_WORK/dst.mon" "info registers"
+				echo "workers:$(tasks /proc/[0-9]*/task/* | tr ' ' '\n' | grep '^xtap-' | tr '\n' ' ')"
+				grep -r . "/sys/class/net/$name/xtap/queues/" 2>/dev/null
+				ethtool -S "$name" 2>/dev/null
+				grep -H . /proc/"$1"/task/*/stack 2>/dev/null
+			} 2>&1 | grep -v -E '^ *$' | head -n 300 | sed "s/^/# target [$n]: /" >&"$out"
+			;;
+		esac
+		n=$((n + 1))
+		sleep 30
+	done
+}
+
 # nested_run's CMD: the source QEMU, the migration, then (exec) the target.
 migrate_flow() {
-	local spid="" t st a0 a1 t0 end
+	local spid="" t st a0 a1 t0 end im ds held="" dl=()
 	# nested_run kills this shell on timeout: take the source along.
 	trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; exit 1' TERM
 	[ "$backend" != tun ] && { exec 8<>"$node" 9<>"$vnode" || exit 1; }
@@ -183,16 +248,32 @@ migrate_flow() {
 	done
 	a0=$(acked)
 	say "start acked=$a0"
+	[ "$hold" -gt 0 ] && dl=("migrate_set_parameter downtime-limit 1")
 	python3 "$hmp" "$NL_WORK/src.mon" "migrate_set_parameter max-bandwidth $bw" \
-		"migrate -d \"exec:${close}cat > $state.part && mv $state.part $state\"" >> "$mlog"
+		"${dl[@]}" "migrate -d \"exec:${close}cat > $state.part && mv $state.part $state\"" >> "$mlog"
 	# "info migrate" says "Migration status: failed (why)" on failure.
 	st=""
 	t0=$SECONDS
 	end=$((SECONDS + 900))
 	while [ "$SECONDS" -lt "$end" ]; do
 		running "$spid" || { st="source gone"; break; }
-		st=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate" |
-			sed -n 's/^Migration status: //p')
+		im=$(python3 "$hmp" "$NL_WORK/src.mon" "info migrate")
+		st=$(sed -n 's/^Migration status: //p' <<< "$im")
+		# XTAP_MIGRATE_HOLD: from the second dirty sync on (the bulk
+		# pass is over), hold for $hold s, then let it converge.
+		if [ "$hold" -gt 0 ] && [ "$held" != over ]; then
+			ds=$(sed -n 's/^dirty sync count: //p' <<< "$im")
+			if [ -z "$held" ] && [ "${ds:-0}" -ge 2 ]; then
+				held=$SECONDS
+				say "bulk pass over (dirty sync $ds) acked=$(acked): holding ${hold}s"
+			fi
+			if [ -n "$held" ] && [ $((SECONDS - held)) -ge "$hold" ]; then
+				python3 "$hmp" "$NL_WORK/src.mon" \
+					"migrate_set_parameter downtime-limit 300" >> "$mlog"
+				say "hold over (dirty sync $ds) acked=$(acked): downtime-limit 300 ms"
+				held=over
+			fi
+		fi
 		case $st in
 		completed | failed* | cancelled*) break ;;
 		esac
@@ -224,18 +305,19 @@ migrate_flow() {
 	say "source quit; state file $(stat -c %s "$state" 2>/dev/null) B; starting the target"
 	# The target gets the same device through new descriptors.
 	[ "$backend" != tun ] && { reopen || exit 1; }
-	# For the record: does the moved guest answer L1 at once?  (Without
-	# the target's descriptors, which would keep its queue open.)
-	( exec 8>&- 9>&-; sleep 10
-	  ping -c 5 -w 300 "$(nested_guest_ip 0)" > "$NL_WORK/ping_l1" 2>&1 ) &
+	# The watcher runs without the target's descriptors, which would keep
+	# its queue open.
+	t=$BASHPID
+	( exec 8>&- 9>&-; watch_target "$t" ) &
 	# shellcheck disable=SC2046
 	exec qemu-system-x86_64 "${NL_QEMU[@]}" $(nic_args "$tfd" "$vfd") \
+		-monitor "unix:$NL_WORK/dst.mon,server=on,wait=off" \
 		-incoming "exec:${close}cat $state"
 }
 
 nested_run "${XTAP_MIGRATE_SECS:-2100}" migrate_flow
 echo "# L2: QEMU start to /init ${NL_BOOT_SECS:-?}s, whole run ${NL_RUN_SECS}s, status $NL_STATUS"
-[ -f "$mlog" ] && grep -v -E '^ *$' "$mlog" | head -n 60 | sed 's/^/# migration: /'
+[ -f "$mlog" ] && grep -v -E '^ *$' "$mlog" | grep -v '^target: ' | head -n 80 | sed 's/^/# migration: /'
 
 a0=$(sed -n 's/^start acked=//p' "$mlog" 2>/dev/null)
 a1=$(sed -n 's/^end acked=//p' "$mlog" 2>/dev/null)

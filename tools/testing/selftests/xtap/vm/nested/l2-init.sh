@@ -36,6 +36,28 @@ rep() { echo "XT $*" > $R; }
 up() { cut -d' ' -f1 /proc/uptime; }
 rep "init uptime=$(up)"
 
+# A heartbeat every 30 s while /init waits (a slow transfer, a ping): its
+# uptime, what it is doing (phase), the bytes of the stream it has kept, the
+# first NIC's frame counters and the TCP queues of the connection to the
+# host's port 5001 (state:tx_queue:rx_queue, hex as in /proc/net/tcp).  So
+# one run tells a slow guest from a stuck one, e.g. after a live migration.
+# On the console first, then on the results port, so that a stuck results
+# port shows too.
+phase() { echo "$*" > /tmp/phase; }
+beat() {
+	while sleep 30; do
+		s=/sys/class/net/eth0/statistics
+		l="hb_uptime=$(up) hb_phase=$(cat /tmp/phase) hb_rx=$(wc -c </tmp/rx 2>/dev/null || echo -)"
+		l="$l hb_eth0=$(cat $s/rx_packets 2>/dev/null)/$(cat $s/tx_packets 2>/dev/null)"
+		l="$l hb_tcp=$(awk '$3 ~ /:1389$/ { printf "%s:%s ", $4, $5 }' /proc/net/tcp | sed 's/ $//')"
+		echo "XT hb $l"
+		rep "hb $l"
+	done
+}
+phase boot
+beat &
+beatpid=$!
+
 while read -r m; do
 	insmod "/modules/$m" || rep "error=insmod_$m"
 done < /modules/order
@@ -88,6 +110,7 @@ while [ $i -lt "$n" ]; do
 		ethtool -L "$dev" combined "$q"
 		rep "nic=$i combined=$(ethtool -l "$dev" | awk '/^Current/ { c = 1 } c && /^Combined/ { print $2 }')"
 	fi
+	phase "nic=$i ping"
 	if out=$(ping -c 3 -w 120 "$host"); then
 		rep "nic=$i ping=ok rtt=$(echo "$out" | sed -n 's|.*min/avg/max = \([0-9./]*\) ms.*|\1|p')"
 	else
@@ -104,6 +127,7 @@ while [ $i -lt "$n" ]; do
 	fi
 	# Host -> guest, then the same bytes guest -> host.
 	t0=$(up)
+	phase "nic=$i h2g"
 	if [ "${xt_stream:-0}" = 1 ]; then
 		: > /tmp/rx
 		timeout 1800 nc "$host" 5001 </dev/null | while :; do
@@ -120,6 +144,7 @@ while [ $i -lt "$n" ]; do
 	rep "nic=$i h2g_rc=$rc h2g_bytes=$(wc -c </tmp/rx) h2g_secs=$(awk "BEGIN { print $t1 - $t0 }") h2g_sha256=$(sha256sum </tmp/rx | cut -d' ' -f1)"
 	if [ "${xt_stream:-0}" != 1 ]; then
 		t0=$(up)
+		phase "nic=$i g2h"
 		timeout 900 nc "$host" 5002 </tmp/rx >/dev/null
 		rc=$?
 		t1=$(up)
@@ -128,6 +153,7 @@ while [ $i -lt "$n" ]; do
 	rm -f /tmp/rx
 	# After a live migration (migrate_qemu.sh): the host is still there.
 	if [ "${xt_ping_after:-0}" = 1 ]; then
+		phase "nic=$i ping_after"
 		if ping -c 3 -w 120 "$host" >/dev/null; then
 			rep "nic=$i ping_after=ok"
 		else
@@ -143,6 +169,7 @@ done
 # probed 5 s later (delay_first_probe_time), by either side.  "XT quiet"
 # tells L1 that the traffic is over (it then notes QEMU's vhost workers).
 rep "quiet uptime=$(up)"
+phase stats
 snap() {
 	i=0
 	while [ $i -lt "${xt_nics:-0}" ]; do
@@ -171,5 +198,6 @@ echo "$now" | while read -r l; do
 	rep "$l"
 done
 rep "stats_tries=$t stats_stable=$([ "$now" = "$was" ] && echo 1 || echo 0)"
+kill $beatpid
 rep "done uptime=$(up)"
 reboot -f

@@ -73,6 +73,7 @@ NL_ARGS=()	# -netdev/-device options for nested_qemu
 NL_QEMU=()	# QEMU's options except the NICs (set by nested_run)
 NL_APPEND=""	# more L2 kernel command line (e.g. xt_ping_after=1)
 NL_STREAM=""	# directory of peer.py --stream (NICs with KB 0 stream)
+NL_STREAM_RATE=""	# its pace until the stop, bytes a second (peer.py --rate)
 NL_QPID=""
 NL_QLAST=""	# QEMU's pid in the last nested_run
 NL_PPID=""
@@ -347,6 +348,7 @@ nested_run() {
 
 	local popt=()
 	[ -n "$NL_STREAM" ] && popt=(--stream "$NL_STREAM")
+	[ -n "$NL_STREAM" ] && [ -n "$NL_STREAM_RATE" ] && popt+=(--rate "$NL_STREAM_RATE")
 	python3 "$NL_NESTED_DIR/peer.py" "${popt[@]}" "${specs[@]}" > "$NL_WORK/peer" 2>&1 &
 	NL_PPID=$!
 	for ((i = 0; i < 600; i++)); do

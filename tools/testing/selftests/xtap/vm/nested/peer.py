@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Host end of the nested guest's bulk transfers (see vm/nested/lib.sh).
 
-    peer.py [--stream DIR] NIC:ADDR:BYTES ...
+    peer.py [--stream DIR [--rate R]] NIC:ADDR:BYTES ...
 
 For every NIC, listen on ADDR:5001 and ADDR:5002 and serve one connection
 on each: 5001 sends BYTES of random data to the guest (host -> guest), 5002
@@ -20,7 +20,9 @@ until the file DIR/stop-N appears, then a last TAIL bytes, and closes; no
 every half second (A: bytes the guest acknowledged, from TCP_INFO).  The
 h2g line then covers every byte sent, tail included, and says why the
 stream ended (stop=file, or stop=cap after CAP bytes, a bound on the
-guest's memory).
+guest's memory).  --rate R paces the stream until the stop at R bytes a
+second (the tail goes at once), so that the guest's receive window stays
+open for longer.
 """
 
 import hashlib
@@ -78,7 +80,7 @@ def acked(conn):
     return struct.unpack_from("=Q", info, TCPI_BYTES_ACKED)[0]
 
 
-def serve_stream(nic, srv, sdir):
+def serve_stream(nic, srv, sdir, rate):
     stop = os.path.join(sdir, "stop-%d" % nic)
     progress = os.path.join(sdir, "progress-%d" % nic)
     h = hashlib.sha256()
@@ -106,6 +108,7 @@ def serve_stream(nic, srv, sdir):
             buf = b""
             end = None
             last = 0.0
+            t0 = time.time()
             while True:
                 now = time.time()
                 if now - last >= 0.5:
@@ -123,6 +126,9 @@ def serve_stream(nic, srv, sdir):
                     n = CHUNK if end is None else min(CHUNK, end - sent)
                     buf = os.urandom(n)
                     h.update(buf)
+                if end is None and rate and sent >= rate * (now - t0):
+                    time.sleep(0.05)
+                    continue
                 _, w, _ = select.select([], [conn], [], 0.5)
                 if w:
                     try:
@@ -162,8 +168,12 @@ def main():
     threads = []
     args = sys.argv[1:]
     sdir = None
+    rate = 0
     if args[:1] == ["--stream"]:
         sdir = args[1]
+        args = args[2:]
+    if args[:1] == ["--rate"]:
+        rate = int(args[1])
         args = args[2:]
     for spec in args:
         nic, addr, nbytes = spec.split(":")
@@ -171,7 +181,8 @@ def main():
         s1 = listener(addr, SEND_PORT)
         if sdir is not None and nbytes == 0:
             threads.append(threading.Thread(target=serve_stream,
-                                            args=(nic, s1, sdir), daemon=True))
+                                            args=(nic, s1, sdir, rate),
+                                            daemon=True))
             continue
         data = os.urandom(nbytes)
         s2 = listener(addr, RECV_PORT)
