@@ -25,16 +25,6 @@
  * the queue ring is empty the worker waits for the queue's EPOLLIN and
  * leaves guest kicks off.  Frames still held when the backend is detached
  * go back to the queue ring.
- *
- * While the handler runs it does not listen to the queue either: it takes
- * whatever arrives meanwhile anyway, and a listening entry would make every
- * frame the producer adds go through the queue's wait-queue lock and the
- * worker's wake-up (under TCG the dearest part of ndo_start_xmit), and
- * leave the worker queued for one more run that finds nothing.  It listens
- * again when it stops with the ring empty (and then looks once more: a
- * frame added between its last look and the entry's return woke nobody)
- * or with its budget spent.  Upstream vhost-net's handle_rx() disables and
- * re-enables its socket poll the same way.
  */
 
 #include "xtap.h"
@@ -377,7 +367,7 @@ static enum xtap_rx_status xtap_rx_round(struct xtap_rx_vq *rvq,
 }
 
 /* Sleep until the guest kicks, not until the next frame: see the top.
- * Without a kick eventfd no kick can come: listen to the queue again,
+ * Without a kick eventfd no kick can come: keep listening to the queue,
  * so that frames arriving re-run the handler, which then finds the buffers
  * the guest added meanwhile.
  */
@@ -385,27 +375,8 @@ static void xtap_rx_park(struct xtap_rx_vq *rvq)
 {
 	lockdep_assert_held(&rvq->vq.mutex);
 	if (!rvq->vq.kick)
-		xtap_poll_resume(&rvq->queue_poll, rvq->vq.backend);
-}
-
-/* Listen to the queue again after a run that found its ring empty.  Then
- * look once more: a frame added after the last look and before the entry
- * was back woke nobody.  Returns true when there is such a frame; the
- * caller goes on with listening stopped again.  The full barrier between
- * the entry's return and the look is the one after poll_wait() in the
- * queue's poll (xtap_node_poll()), which xtap_poll_resume() calls.
- */
-static bool xtap_rx_listen(struct xtap_rx_vq *rvq)
-{
-	lockdep_assert_held(&rvq->vq.mutex);
-	/* A device deleted meanwhile leaves the entry off: nothing to wait
-	 * for, and its ring gives nothing any more.
-	 */
-	if (xtap_poll_resume(&rvq->queue_poll, rvq->vq.backend) ||
-	    xtap_queue_ring_empty(rvq->vq.q))
-		return false;
+		return;
 	xtap_poll_stop(&rvq->queue_poll);
-	return true;
 }
 
 /**
@@ -433,23 +404,21 @@ static void xtap_rx_run(struct xtap_vq *vq, bool may_poll)
 	lockdep_assert_held(&vq->mutex);
 	if (!xtap_vq_ready(vq))
 		return;
-	/* Not listening while we run (parked or not): see the top. */
-	xtap_poll_stop(&rvq->queue_poll);
+	/* Listen to the queue again if parked: we look at it right below.
+	 * A device deleted meanwhile leaves it parked (nothing to wait for).
+	 */
+	xtap_poll_resume(&rvq->queue_poll, vq->backend);
 	xtap_vq_disable_notify(vq);
 	for (;;) {
 		if (packets >= XTAP_VQ_WEIGHT_PKTS ||
 		    bytes >= XTAP_VQ_WEIGHT_BYTES ||
 		    descs >= XTAP_VQ_WEIGHT_DESCS) {
-			/* Listen while queued, as between any two runs. */
-			xtap_poll_resume(&rvq->queue_poll, vq->backend);
 			xtap_worker_queue(vq->worker);
 			return;
 		}
 		switch (xtap_rx_round(rvq, &packets, &bytes, &descs)) {
 		case XTAP_RX_EMPTY:
 			if (may_poll && xtap_busy_poll(vq))
-				continue;
-			if (xtap_rx_listen(rvq))
 				continue;
 			return;
 		case XTAP_RX_NOBUFS:

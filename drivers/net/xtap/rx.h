@@ -18,9 +18,8 @@
  *	only guest receive needs (as vhost-net wraps vhost_virtqueue in
  *	vhost_net_virtqueue)
  * @vq: the generic virtqueue; its mutex protects every field below
- * @queue_poll: wait-queue entry on @vq.backend; stopped while the
- *	handler runs, and ("parked") while the guest has no buffers, until
- *	the handler runs again
+ * @queue_poll: wait-queue entry on @vq.backend; stopped ("parked") while
+ *	the guest has no buffers, until the handler runs again
  * @rxq: pointers taken from the queue ring but not yet delivered
  * @rxq_head: first valid entry of @rxq
  * @rxq_count: valid entries of @rxq

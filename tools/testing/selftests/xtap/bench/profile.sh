@@ -9,40 +9,25 @@
 # symbol, with the worker CPU per frame xbench measured, so that a share
 # becomes ns per frame.  Run it in the test VM with xtap loaded:
 #
-#   vm/run.sh -- ./bench/profile.sh [-s SECS] [-l PCT] [-C CPUS] [-A] ROW BACKEND...
+#   vm/run.sh -- ./bench/profile.sh [-s SECS] [-l PCT] ROW BACKEND...
 #
 # ROW is an xbench -o pattern ("tx64_drop$"); BACKEND is xtap or upstream.
-# -C records other CPUs than the workers' CPU 0 ("1" is xbench's own
-# thread, the sender and the userspace driver of the RX rows; "all" is
-# every CPU); -A reports every thread (the "swapper" idle thread
-# included), not only the workers.  The "## threads" part gives each
-# thread's share of the samples, per CPU, so that which side is busy
-# shows at once.
 set -u
 
 secs=6
 limit=0.4
 freq=1000
 cpu=0
-all_threads=0
-usage="usage: $0 [-s SECS] [-l PCT] [-C CPUS|all] [-A] ROW BACKEND..."
-while getopts s:l:F:C:A opt; do
+while getopts s:l:F: opt; do
 	case $opt in
-	C) cpu=$OPTARG ;;
-	A) all_threads=1 ;;
 	s) secs=$OPTARG ;;
 	F) freq=$OPTARG ;;
 	l) limit=$OPTARG ;;
-	*) echo "$usage" >&2; exit 2 ;;
+	*) echo "usage: $0 [-s SECS] [-l PCT] ROW BACKEND..." >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
-if [ "$cpu" = all ]; then
-	where=(-a)
-else
-	where=(-C "$cpu")
-fi
+[ $# -ge 2 ] || { echo "usage: $0 [-s SECS] [-l PCT] ROW BACKEND..." >&2; exit 2; }
 row=$1
 shift
 command -v perf >/dev/null || { echo "profile: perf missing (linux-perf)" >&2; exit 4; }
@@ -56,29 +41,20 @@ rc=0
 for be in "$@"; do
 	data=$tmp/$be.data
 	echo "### profile row=$row backend=$be"
-	perf record -q -e cpu-clock -F "$freq" "${where[@]}" -g -o "$data" -- \
+	perf record -q -e cpu-clock -F "$freq" -C "$cpu" -g -o "$data" -- \
 		./bench/xbench -r 1 -w 1 -s "$secs" -o "$row" -b "$be" \
 		> "$tmp/out" 2>&1 || rc=1
 	grep -E '^xbench-raw|^#' "$tmp/out"
-	echo "## threads (share of all samples, per CPU)"
-	perf report -i "$data" --stdio --sort cpu,comm -g none \
-		--percent-limit "$limit" 2>/dev/null |
-		grep -v '^#' | grep -v '^$'
-	# The worker threads' names (or every thread's), busiest first.
-	if [ "$all_threads" = 1 ]; then
-		pat='.'
-	else
-		pat='^(xtap-(tx|rx)-|vhost-|kthreadd$)'
-	fi
+	# The worker threads' names, busiest first.
 	comms=$(perf report -i "$data" --stdio --sort comm -g none 2>/dev/null |
-		awk -v pat="$pat" '$1 ~ /%$/ && $3 ~ pat { print $3 }' |
+		awk '$1 ~ /%$/ && $3 ~ /^(xtap-(tx|rx)-|vhost-|kthreadd$)/ { print $3 }' |
 		paste -sd, -)
 	if [ -z "$comms" ]; then
 		echo "profile: no worker samples for $be" >&2
 		rc=1
 		continue
 	fi
-	echo "## threads reported: $comms"
+	echo "## worker threads: $comms"
 	echo "## stages (share of the worker threads' samples)"
 	perf script -i "$data" --comms "$comms" -F comm,ip,sym 2>/dev/null |
 		awk -f bench/stages.awk

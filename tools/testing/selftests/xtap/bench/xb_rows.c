@@ -1337,12 +1337,6 @@ const struct xb_row xb_rows[] = {
 		.run = xb_run_rx64,
 		.cfg = { .num = XB_NUM, .pkt = true },
 	}, {
-		.id = "rx64_fc_off",
-		.title = "RX 64 B host AF_PACKET→tap→guest, xtap flow control off (compare with rx64)",
-		.unit = XB_KPPS,
-		.run = xb_run_rx64,
-		.cfg = { .num = XB_NUM, .pkt = true, .xtap_fc_off = true },
-	}, {
 		.id = "tx64_drop_wd_off",
 		.title = "TX 64 B guest→tap, stack drop, xtap stall watchdog off (compare with tx64_drop: default 100 ms)",
 		.unit = XB_KPPS,
